@@ -1,0 +1,24 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createJsonLogger } from '@cio-pipeline/runtime';
+import { AppModule } from './app.module';
+import type { BatcherConfig } from './config/batcher-config';
+import { BatcherKafka } from './output/kafka-runtime';
+import { BatcherService } from './packing/batcher.service';
+
+/** Creates the batcher: an HTTP app for health, with the Kafka consumer attached as a microservice. */
+export async function createBatcher(config: BatcherConfig): Promise<NestFastifyApplication> {
+  const kafka = new BatcherKafka(config);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config, kafka),
+    new FastifyAdapter(),
+    { logger: createJsonLogger('batcher') },
+  );
+  app.connectMicroservice({ strategy: kafka.server }, { inheritAppConfig: true });
+  kafka.server.monitor.onGroupJoin((assignment) => {
+    app.get(BatcherService).retainPartitions(assignment[config.kafka.topics.operations.name] ?? []);
+  });
+  app.enableShutdownHooks();
+  await kafka.start();
+  return app;
+}

@@ -1,0 +1,79 @@
+import { BATCH_ENVELOPE_BYTES, hashPerson } from '@cio-pipeline/schemas';
+
+/** Where an operation came from, so its offset can be committed once it is written. */
+export interface Source {
+  partition: number;
+  offset: number;
+}
+
+/** A finished `/api/v2/batch` body with what the sender and the commit need. */
+export interface PackedBatch {
+  workspace: string;
+  body: Buffer;
+  operationCount: number;
+  personHashes: Uint32Array;
+  oldestAcceptedAt: number;
+  sources: Source[];
+}
+
+/**
+ * Collects one workspace's serialized operations into a batch body that never
+ * passes `maxBatchBytes`. `bytes` is the exact size of the body it would
+ * produce now: the envelope, the operations and the commas between them.
+ */
+export class BatchBuffer {
+  private operations: string[] = [];
+  private sources: Source[] = [];
+  private persons = new Set<number>();
+  private oldestAcceptedAt = Number.POSITIVE_INFINITY;
+  private size = BATCH_ENVELOPE_BYTES;
+
+  constructor(
+    readonly workspace: string,
+    private readonly maxBatchBytes: number,
+  ) {}
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  get count(): number {
+    return this.operations.length;
+  }
+
+  /** Whether an operation of `operationBytes` still fits. */
+  fits(operationBytes: number): boolean {
+    const comma = this.operations.length === 0 ? 0 : 1;
+    return this.size + comma + operationBytes <= this.maxBatchBytes;
+  }
+
+  add(serialized: string, operationBytes: number, personKey: string, acceptedAt: number, source: Source): void {
+    if (!this.fits(operationBytes)) {
+      throw new Error(`operation of ${operationBytes} bytes does not fit the batch: call fits() first`);
+    }
+    this.size += operationBytes + (this.operations.length === 0 ? 0 : 1);
+    this.operations.push(serialized);
+    this.sources.push(source);
+    this.persons.add(hashPerson(personKey));
+    this.oldestAcceptedAt = Math.min(this.oldestAcceptedAt, acceptedAt);
+  }
+
+  /** Returns the batch and empties the buffer. */
+  take(): PackedBatch {
+    const body = Buffer.from(`{"batch":[${this.operations.join(',')}]}`, 'utf8');
+    const batch: PackedBatch = {
+      workspace: this.workspace,
+      body,
+      operationCount: this.operations.length,
+      personHashes: Uint32Array.from(this.persons),
+      oldestAcceptedAt: this.oldestAcceptedAt,
+      sources: this.sources,
+    };
+    this.operations = [];
+    this.sources = [];
+    this.persons = new Set();
+    this.oldestAcceptedAt = Number.POSITIVE_INFINITY;
+    this.size = BATCH_ENVELOPE_BYTES;
+    return batch;
+  }
+}

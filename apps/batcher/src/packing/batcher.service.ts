@@ -1,0 +1,271 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { PartitionOffsets } from '@cio-pipeline/kafka';
+import {
+  encodePersonHashes,
+  Headers,
+  personKeyOf,
+  validateOperation,
+  DEFAULT_TRACK_LIMITS,
+  type DeadLetter,
+  type OperationEnvelope,
+  type TrackLimits,
+} from '@cio-pipeline/schemas';
+import { BATCHER_CONFIG, type BatcherConfig } from '../config/batcher-config';
+import { OrderedWriter } from '../output/ordered-writer';
+import { BatchBuffer, type PackedBatch, type Source } from './batch-buffer';
+
+export const BATCH_WRITER = Symbol('BATCH_WRITER');
+
+type Decoded =
+  | { ok: true; envelope: OperationEnvelope; serialized: string; bytes: number }
+  | { ok: false; deadLetter: Omit<DeadLetter, 'source' | 'failedAt'> };
+
+/**
+ * Packs operations into `/api/v2/batch` bodies per workspace. A batch is
+ * written when the next operation would not fit or when its first operation
+ * has waited `lingerMs`. An input offset is committed only after every
+ * operation at or before it is in a written batch or in the dead-letter topic.
+ */
+@Injectable()
+export class BatcherService {
+  private readonly logger = new Logger(BatcherService.name);
+  private readonly buffers = new Map<string, BatchBuffer>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly offsets = new Map<number, PartitionOffsets>();
+  private readonly committed = new Map<number, number>();
+  private readonly limits: TrackLimits;
+  private bufferedBytes = 0;
+  private commitScheduled = false;
+  private commitFn: ((partition: number, offset: number) => Promise<void>) | undefined;
+  readonly stats = { batches: 0, operations: 0, bytes: 0, deadLetters: 0 };
+
+  constructor(
+    @Inject(BATCHER_CONFIG) private readonly config: BatcherConfig,
+    @Inject(BATCH_WRITER) private readonly writer: OrderedWriter,
+  ) {
+    this.limits = { ...DEFAULT_TRACK_LIMITS, maxOperationBytes: config.maxOperationBytes };
+  }
+
+  /** Handles one fetched batch of the operations topic. */
+  async consume(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const partition = batch.partition;
+    this.commitFn = (p, offset) =>
+      consumer.commitOffsets([{ topic: batch.topic, partition: p, offset: String(offset) }]);
+
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) {
+        break;
+      }
+      await this.waitForRoom(heartbeat);
+      const offset = Number(message.offset);
+      const source = { partition, offset };
+      this.offsetsOf(partition, offset).track(offset);
+      this.add(message, source, batch.topic);
+      resolveOffset(message.offset);
+    }
+    await heartbeat();
+  }
+
+  /** Writes every buffered batch and waits until Kafka has them; used on shutdown. */
+  async flushAll(): Promise<void> {
+    for (const workspace of [...this.buffers.keys()]) {
+      this.flush(workspace);
+    }
+    await this.writer.idle();
+    await this.commit();
+  }
+
+  /** Forgets partitions this consumer no longer owns after a rebalance. */
+  retainPartitions(assigned: number[]): void {
+    for (const partition of [...this.offsets.keys()]) {
+      if (!assigned.includes(partition)) {
+        this.offsets.delete(partition);
+        this.committed.delete(partition);
+      }
+    }
+  }
+
+  bufferedByteCount(): number {
+    return this.bufferedBytes;
+  }
+
+  private add(message: KafkaMessage, source: Source, topic: string): void {
+    const decoded = this.decode(message);
+    if (!decoded.ok) {
+      this.deadLetter(decoded.deadLetter, source, topic, message.offset);
+      return;
+    }
+    const { envelope, serialized, bytes } = decoded;
+    let buffer = this.buffers.get(envelope.workspace);
+    if (buffer !== undefined && !buffer.fits(bytes)) {
+      this.flush(envelope.workspace);
+      buffer = undefined;
+    }
+    if (buffer === undefined) {
+      buffer = new BatchBuffer(envelope.workspace, this.config.maxBatchBytes);
+      this.buffers.set(envelope.workspace, buffer);
+      this.startLinger(envelope.workspace);
+    }
+    const before = buffer.bytes;
+    buffer.add(serialized, bytes, personKeyOf(envelope.operation), envelope.acceptedAt, source);
+    this.bufferedBytes += buffer.bytes - before;
+  }
+
+  private decode(message: KafkaMessage): Decoded {
+    const text = message.value?.toString('utf8') ?? '';
+    let envelope: Partial<OperationEnvelope>;
+    try {
+      envelope = JSON.parse(text) as Partial<OperationEnvelope>;
+    } catch (error) {
+      return invalid(undefined, text, `message is not valid JSON: ${(error as Error).message}`);
+    }
+    const workspace = envelope.workspace;
+    if (typeof workspace !== 'string' || workspace === '' || typeof envelope.acceptedAt !== 'number') {
+      return invalid(undefined, envelope, 'message lacks a workspace or acceptedAt');
+    }
+    const checked = validateOperation(envelope.operation, { limits: this.limits });
+    if (!checked.ok) {
+      const { reason, message: detail, field } = checked.error;
+      return {
+        ok: false,
+        deadLetter: { workspace, operation: envelope.operation, error: { reason, message: detail, field }, attempts: 0, stage: 'batcher' },
+      };
+    }
+    const serialized = JSON.stringify(checked.value);
+    const bytes = Buffer.byteLength(serialized, 'utf8');
+    return {
+      ok: true,
+      envelope: { workspace, acceptedAt: envelope.acceptedAt, requestId: String(envelope.requestId ?? ''), operation: checked.value },
+      serialized,
+      bytes,
+    };
+  }
+
+  private startLinger(workspace: string): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(workspace);
+      this.flush(workspace);
+    }, this.config.lingerMs);
+    this.timers.set(workspace, timer);
+  }
+
+  private flush(workspace: string): void {
+    clearTimeout(this.timers.get(workspace));
+    this.timers.delete(workspace);
+    const buffer = this.buffers.get(workspace);
+    this.buffers.delete(workspace);
+    if (buffer === undefined || buffer.count === 0) {
+      return;
+    }
+    const batch = buffer.take();
+    this.bufferedBytes -= batch.body.length;
+    this.writer.write(this.config.kafka.topics.batches.name, toMessage(batch), batch.body.length, () => {
+      this.stats.batches += 1;
+      this.stats.operations += batch.operationCount;
+      this.stats.bytes += batch.body.length;
+      this.completeSources(batch.sources);
+    });
+  }
+
+  private deadLetter(
+    letter: Omit<DeadLetter, 'source' | 'failedAt'>,
+    source: Source,
+    topic: string,
+    offset: string,
+  ): void {
+    const full: DeadLetter = { ...letter, failedAt: Date.now(), source: { topic, partition: source.partition, offset } };
+    this.logger.warn({
+      message: 'operation dead-lettered',
+      workspace: letter.workspace,
+      reason: letter.error.reason,
+      detail: letter.error.message,
+      partition: source.partition,
+      offset,
+    });
+    const value = JSON.stringify(full);
+    const headers: Record<string, string> = { [Headers.attempts]: '0' };
+    if (letter.workspace !== undefined) {
+      headers[Headers.workspace] = letter.workspace;
+    }
+    this.writer.write(this.config.kafka.topics.deadLetters.name, { key: letter.workspace ?? null, value, headers }, value.length, () => {
+      this.stats.deadLetters += 1;
+      this.completeSources([source]);
+    });
+  }
+
+  private completeSources(sources: Source[]): void {
+    for (const { partition, offset } of sources) {
+      this.offsets.get(partition)?.complete(offset);
+    }
+    if (!this.commitScheduled) {
+      this.commitScheduled = true;
+      setImmediate(() => {
+        this.commitScheduled = false;
+        void this.commit();
+      });
+    }
+  }
+
+  private async commit(): Promise<void> {
+    const commit = this.commitFn;
+    if (commit === undefined) {
+      return;
+    }
+    for (const [partition, offsets] of this.offsets) {
+      const next = offsets.committable();
+      if (next === undefined || next === this.committed.get(partition)) {
+        continue;
+      }
+      try {
+        await commit(partition, next);
+        this.committed.set(partition, next);
+      } catch (error) {
+        // A rebalance can reject a commit; the next commit or the new owner covers it.
+        this.logger.warn({ message: 'offset commit failed', partition, offset: next, error: (error as Error).message });
+      }
+    }
+  }
+
+  /**
+   * Returns the partition's tracker, anew when `offset` is not past the last
+   * one tracked: kafkajs went back to the committed offset after a rebalance,
+   * so the messages from there on are read again and tracked afresh.
+   */
+  private offsetsOf(partition: number, offset: number): PartitionOffsets {
+    let offsets = this.offsets.get(partition);
+    if (offsets === undefined || !offsets.isAfterTracked(offset)) {
+      offsets = new PartitionOffsets();
+      this.offsets.set(partition, offsets);
+    }
+    return offsets;
+  }
+
+  private async waitForRoom(heartbeat: () => Promise<void>): Promise<void> {
+    while (this.bufferedBytes + this.writer.pendingBytes > this.config.maxBufferedBytes) {
+      await heartbeat();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+function invalid(workspace: string | undefined, operation: unknown, message: string): Decoded {
+  return {
+    ok: false,
+    deadLetter: { workspace, operation, error: { reason: 'invalid_message', message }, attempts: 0, stage: 'batcher' },
+  };
+}
+
+function toMessage(batch: PackedBatch) {
+  return {
+    key: batch.workspace,
+    value: batch.body,
+    headers: {
+      [Headers.workspace]: batch.workspace,
+      [Headers.operationCount]: String(batch.operationCount),
+      [Headers.personHashes]: encodePersonHashes(batch.personHashes),
+      [Headers.oldestAcceptedAt]: String(batch.oldestAcceptedAt),
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { WorkspaceAuthService } from './auth/workspace-auth.service';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway-config';
+import { HealthController } from './health/health.controller';
+import { TrackController } from './http/track.controller';
+import { IngestService } from './ingest/ingest.service';
+
+@Module({})
+export class AppModule {
+  static register(config: GatewayConfig) {
+    return {
+      module: AppModule,
+      controllers: [TrackController, HealthController],
+      providers: [{ provide: GATEWAY_CONFIG, useValue: config }, WorkspaceAuthService, IngestService],
+    };
+  }
+}

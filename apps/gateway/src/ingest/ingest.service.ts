@@ -1,0 +1,129 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import type { Message } from 'kafkajs';
+import {
+  createIdempotentProducer,
+  createKafka,
+  ensureTopics,
+  KafkaUnavailableError,
+  LingerProducer,
+  ProducerOverloadedError,
+  type ProducerState,
+} from '@cio-pipeline/kafka';
+import {
+  Headers,
+  operationKey,
+  type Operation,
+  type OperationEnvelope,
+} from '@cio-pipeline/schemas';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config';
+import { TrackApiError } from '../http/track-api-error';
+
+const CONNECT_RETRY_MS = 2000;
+
+/**
+ * Writes accepted operations to the operations topic and resolves only once
+ * Kafka acknowledged them. Kafka being down or the producer being full is
+ * answered with 503 and Retry-After, never with a silent drop.
+ */
+@Injectable()
+export class IngestService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(IngestService.name);
+  private readonly kafka;
+  private readonly producer: LingerProducer;
+  private ready = false;
+  private stopping = false;
+
+  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
+    this.kafka = createKafka(config.kafka, this.logger);
+    this.producer = new LingerProducer(createIdempotentProducer(this.kafka), config.producer, this.logger);
+  }
+
+  onModuleInit(): void {
+    void this.connectUntilReady();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.producer.disconnect();
+  }
+
+  isReady(): boolean {
+    return this.ready && this.producer.state().connected;
+  }
+
+  producerState(): ProducerState {
+    return this.producer.state();
+  }
+
+  async accept(workspace: string, operations: Operation[], requestId: string): Promise<void> {
+    if (!this.ready) {
+      throw TrackApiError.unavailable('Kafka is not connected yet', this.config.retryAfterSeconds);
+    }
+    const acceptedAt = Date.now();
+    const messages = operations.map((operation) => toMessage(workspace, operation, requestId, acceptedAt));
+    try {
+      await this.producer.send(this.config.kafka.topics.operations.name, messages);
+    } catch (error) {
+      if (error instanceof KafkaUnavailableError || error instanceof ProducerOverloadedError) {
+        throw TrackApiError.unavailable(
+          `not accepted, nothing was stored: ${error.message}`,
+          this.config.retryAfterSeconds,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async connectUntilReady(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.ensureTopics();
+        await this.producer.connect();
+        this.ready = true;
+        this.logger.log({ message: 'connected to Kafka', brokers: this.config.kafka.brokers });
+        return;
+      } catch (error) {
+        this.logger.warn({
+          message: 'Kafka connection failed; retrying',
+          error: (error as Error).message,
+          retryInMs: CONNECT_RETRY_MS,
+        });
+        await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_MS));
+      }
+    }
+  }
+
+  private async ensureTopics(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, Object.values(this.config.kafka.topics), this.logger);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+function toMessage(
+  workspace: string,
+  operation: Operation,
+  requestId: string,
+  acceptedAt: number,
+): Message {
+  const envelope: OperationEnvelope = { workspace, acceptedAt, requestId, operation };
+  return {
+    key: operationKey(workspace, operation),
+    value: JSON.stringify(envelope),
+    headers: {
+      [Headers.workspace]: workspace,
+      [Headers.requestId]: requestId,
+      [Headers.acceptedAt]: String(acceptedAt),
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import type { SandboxConfig } from './config';
+import { errorBody, isJsonObject } from './json';
+import type { ProblemReason } from './limits';
+import { checkContext, requireWorkspace, routeName } from './request-context';
+import type { SandboxState } from './state';
+import { validateOperation } from './v2-validation';
+
+/** One item of the `errors` array of a 207 response to `POST /api/v2/batch`. */
+export interface BatchError {
+  /** 0-based index of the rejected operation in `batch`. */
+  batch_index: number;
+  reason: ProblemReason;
+  field: string;
+  message: string;
+}
+
+/**
+ * Registers the Track API v2 routes. `/api/v2/entity` takes one operation of at most
+ * `maxOperationBytes`. `/api/v2/batch` takes `{"batch": [...]}` of at most `maxBatchBytes`
+ * and answers 200 `{}` when every operation is valid, or 207 with `errors` when some are
+ * invalid, having accepted all the others. A body over its limit gets 400.
+ */
+export function registerV2Routes(
+  app: FastifyInstance,
+  state: SandboxState,
+  config: SandboxConfig,
+): void {
+  const { limits } = config;
+
+  app.post('/api/v2/entity', { bodyLimit: limits.maxOperationBytes }, (request, reply) => {
+    const workspace = requireWorkspace(request);
+    const result = validateOperation(request.body, checkContext(request, limits));
+    if ('problem' in result) {
+      state.recordRejected(workspace, 1);
+      return reply.code(400).send(errorBody(result.problem.message));
+    }
+    state.accept(workspace, result.operation, routeName(request));
+    return reply.code(200).send({});
+  });
+
+  app.post('/api/v2/batch', { bodyLimit: limits.maxBatchBytes }, (request, reply) => {
+    const workspace = requireWorkspace(request);
+    const body = request.body;
+    const batch = isJsonObject(body) ? body.batch : undefined;
+    if (!Array.isArray(batch)) {
+      return reply
+        .code(400)
+        .send(errorBody('batch is required and must be an array of operations: {"batch": [...]}'));
+    }
+    const context = checkContext(request, limits);
+    const source = routeName(request);
+    const errors: BatchError[] = [];
+    batch.forEach((item: unknown, index) => {
+      const result = validateOperation(item, context);
+      if ('problem' in result) {
+        errors.push({ batch_index: index, ...result.problem });
+        return;
+      }
+      state.accept(workspace, result.operation, source);
+    });
+    state.recordBatch(workspace, request.bodyBytes, batch.length);
+    if (errors.length > 0) {
+      state.recordRejected(workspace, errors.length);
+      return reply.code(207).send({ errors });
+    }
+    return reply.code(200).send({});
+  });
+}

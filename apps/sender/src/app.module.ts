@@ -1,0 +1,54 @@
+import { Inject, Logger, Module, type OnModuleDestroy } from '@nestjs/common';
+import { SENDER_CONFIG, type SenderConfig } from './config/sender-config';
+import { BatchesController } from './consume/batches.controller';
+import { BatchesService } from './consume/batches.service';
+import { DeadLetterWriter } from './delivery/dead-letter.writer';
+import { DEAD_LETTER_WRITER, DeliveryService, TRACK_CLIENT } from './delivery/delivery.service';
+import { SenderKafka } from './delivery/sender-kafka';
+import { SenderStats } from './delivery/sender-stats';
+import { TrackClient } from './delivery/track-client';
+import { HealthController } from './health/health.controller';
+
+/**
+ * Shutdown order: stop the consumer, which lets kafkajs finish the batch in
+ * hand (deliveries, dead letters and commits included), then close the
+ * limiters, the HTTP connections and the producer.
+ */
+class Shutdown implements OnModuleDestroy {
+  private readonly logger = new Logger('Shutdown');
+
+  constructor(
+    @Inject(SenderKafka) private readonly kafka: SenderKafka,
+    @Inject(DeliveryService) private readonly delivery: DeliveryService,
+    @Inject(TRACK_CLIENT) private readonly client: TrackClient,
+  ) {}
+
+  async onModuleDestroy(): Promise<void> {
+    this.logger.log({ message: 'stopping: closing the consumer' });
+    await this.kafka.server.close();
+    await this.delivery.close();
+    await this.client.close();
+    await this.kafka.producer.disconnect();
+    this.logger.log({ message: 'stopped: in-flight batches finished and committed' });
+  }
+}
+
+@Module({})
+export class AppModule {
+  static register(config: SenderConfig, kafka: SenderKafka) {
+    return {
+      module: AppModule,
+      controllers: [BatchesController, HealthController],
+      providers: [
+        { provide: SENDER_CONFIG, useValue: config },
+        { provide: SenderKafka, useValue: kafka },
+        { provide: TRACK_CLIENT, useValue: new TrackClient(config.requestTimeoutMs) },
+        { provide: DEAD_LETTER_WRITER, useValue: new DeadLetterWriter(kafka.producer, config.kafka.topics.deadLetters.name) },
+        SenderStats,
+        DeliveryService,
+        BatchesService,
+        Shutdown,
+      ],
+    };
+  }
+}

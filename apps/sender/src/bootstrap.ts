@@ -1,0 +1,34 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createJsonLogger } from '@cio-pipeline/runtime';
+import { AppModule } from './app.module';
+import type { SenderConfig } from './config/sender-config';
+import { DeliveryService } from './delivery/delivery.service';
+import { SenderKafka } from './delivery/sender-kafka';
+
+/**
+ * A partition's previous owner may have sent requests in the second before
+ * the rebalance, so a new assignment waits that second out before sending.
+ */
+const HOLD_AFTER_REBALANCE_MS = 1000;
+
+/** Creates the sender: an HTTP app for health, with the Kafka consumer attached as a microservice. */
+export async function createSender(config: SenderConfig): Promise<NestFastifyApplication> {
+  const kafka = new SenderKafka(config);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config, kafka),
+    new FastifyAdapter(),
+    { logger: createJsonLogger('sender') },
+  );
+  app.connectMicroservice({ strategy: kafka.server }, { inheritAppConfig: true });
+  const delivery = app.get(DeliveryService);
+  for (const workspace of config.workspaces) {
+    delivery.limiterOf(workspace);
+  }
+  kafka.server.monitor.onGroupJoin(() => {
+    delivery.pauseAll(HOLD_AFTER_REBALANCE_MS);
+  });
+  app.enableShutdownHooks();
+  await kafka.start();
+  return app;
+}

@@ -1,0 +1,178 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { PartitionOffsets } from '@cio-pipeline/kafka';
+import type { Workspace } from '@cio-pipeline/runtime';
+import { decodePersonHashes, Headers, type DeadLetter } from '@cio-pipeline/schemas';
+import { SENDER_CONFIG, type SenderConfig } from '../config/sender-config';
+import { DEAD_LETTER_WRITER, DeliveryService } from '../delivery/delivery.service';
+import { DeadLetterWriter } from '../delivery/dead-letter.writer';
+
+interface InFlight {
+  offset: number;
+  workspace: string;
+  persons: Set<number>;
+  done: Promise<void>;
+}
+
+/**
+ * Reads batches of one partition and keeps up to `maxInFlightPerPartition`
+ * of them in delivery at once. A batch waits while an earlier one about any
+ * of the same people is still in flight, so each person's operations reach
+ * Customer.io in order. The fetched batch is finished, and its offsets
+ * committed, before kafkajs hands over the next one or rejoins the group.
+ */
+@Injectable()
+export class BatchesService {
+  private readonly logger = new Logger(BatchesService.name);
+  private readonly workspaces: Map<string, Workspace>;
+
+  constructor(
+    @Inject(SENDER_CONFIG) private readonly config: SenderConfig,
+    private readonly delivery: DeliveryService,
+    @Inject(DEAD_LETTER_WRITER) private readonly deadLetters: DeadLetterWriter,
+  ) {
+    this.workspaces = new Map(config.workspaces.map((workspace) => [workspace.siteId, workspace]));
+  }
+
+  async consume(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale } = payload;
+    const offsets = new PartitionOffsets();
+    const inFlight: InFlight[] = [];
+    let committed: number | undefined;
+
+    const commit = async (): Promise<void> => {
+      const next = offsets.committable();
+      if (next === undefined || next === committed) {
+        return;
+      }
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(next) }]);
+      committed = next;
+    };
+
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) {
+        break;
+      }
+      const offset = Number(message.offset);
+      const persons = new Set(decodePersonHashes(headerOf(message, Headers.personHashes) ?? ''));
+      const workspace = headerOf(message, Headers.workspace) ?? '';
+      await this.waitForTurn(inFlight, workspace, persons, heartbeat);
+
+      offsets.track(offset);
+      const entry: InFlight = {
+        offset,
+        workspace,
+        persons,
+        done: this.handle(message, batch.topic, batch.partition).then(async () => {
+          offsets.complete(offset);
+          inFlight.splice(inFlight.indexOf(entry), 1);
+          await commit().catch((error: unknown) => {
+            this.logger.warn({ message: 'offset commit failed', error: (error as Error).message });
+          });
+        }),
+      };
+      inFlight.push(entry);
+      payload.resolveOffset(message.offset);
+    }
+
+    await this.waitForAll(inFlight, heartbeat);
+    await commit();
+  }
+
+  private async handle(message: KafkaMessage, topic: string, partition: number): Promise<void> {
+    const siteId = headerOf(message, Headers.workspace);
+    const source = { topic, partition, offset: message.offset };
+    const workspace = siteId === undefined ? undefined : this.workspaces.get(siteId);
+    const body = message.value ?? Buffer.alloc(0);
+    if (workspace === undefined) {
+      await this.deadLetterUnknown(siteId, body, source);
+      return;
+    }
+    const operationCount = Number(headerOf(message, Headers.operationCount) ?? '0');
+    await this.delivery.deliver({ workspace, body, operationCount, source });
+  }
+
+  /** No credentials for the workspace: nothing can deliver it until one is configured. */
+  private async deadLetterUnknown(siteId: string | undefined, body: Buffer, source: DeadLetter['source']) {
+    let operations: unknown[];
+    try {
+      operations = (JSON.parse(body.toString('utf8')) as { batch: unknown[] }).batch;
+    } catch {
+      operations = [body.toString('utf8')];
+    }
+    this.logger.error({ message: 'batch for a workspace with no credentials dead-lettered', workspace: siteId });
+    const error = {
+      reason: 'unknown_workspace',
+      message: `no credentials configured for workspace ${siteId ?? '(none)'}: add it to CIO_WORKSPACES and replay`,
+    };
+    await this.deadLetters.write(
+      operations.map((operation) => ({
+        workspace: siteId,
+        operation,
+        error,
+        attempts: 0,
+        failedAt: Date.now(),
+        stage: 'sender' as const,
+        source,
+      })),
+    );
+  }
+
+  private async waitForTurn(
+    inFlight: InFlight[],
+    workspace: string,
+    persons: Set<number>,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    for (;;) {
+      const blocking = inFlight.filter((other) => other.workspace === workspace && overlaps(other.persons, persons));
+      if (inFlight.length < this.config.maxInFlightPerPartition && blocking.length === 0) {
+        return;
+      }
+      const waitFor = blocking.length > 0 ? blocking.map((other) => other.done) : inFlight.map((other) => other.done);
+      await this.raceHeartbeat(Promise.race(waitFor), heartbeat);
+    }
+  }
+
+  private async waitForAll(inFlight: InFlight[], heartbeat: () => Promise<void>): Promise<void> {
+    while (inFlight.length > 0) {
+      await this.raceHeartbeat(Promise.all(inFlight.map((entry) => entry.done)), heartbeat);
+    }
+  }
+
+  /** Waits for `work`, sending a heartbeat every few seconds so a slow Customer.io causes no rebalance. */
+  private async raceHeartbeat(work: Promise<unknown>, heartbeat: () => Promise<void>): Promise<void> {
+    let finished = false;
+    const done = work.then(() => {
+      finished = true;
+    });
+    while (!finished) {
+      await Promise.race([done, sleep(1000)]);
+      if (!finished) {
+        await heartbeat().catch((error: unknown) => {
+          this.logger.warn({ message: 'heartbeat failed', error: (error as Error).message });
+        });
+      }
+    }
+  }
+}
+
+function overlaps(a: Set<number>, b: Set<number>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const value of small) {
+    if (large.has(value)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function headerOf(message: KafkaMessage, name: string): string | undefined {
+  const value = message.headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

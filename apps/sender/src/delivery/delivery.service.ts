@@ -1,0 +1,292 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { WorkspaceLimiter } from '@cio-pipeline/limiter';
+import type { Workspace } from '@cio-pipeline/runtime';
+import type { DeadLetter, DeadLetterError } from '@cio-pipeline/schemas';
+import { SENDER_CONFIG, type SenderConfig } from '../config/sender-config';
+import { classifyStatus, errorMessageOf, parsePartialErrors } from './classify';
+import { DeadLetterWriter } from './dead-letter.writer';
+import { TrackClient, TransportError, type TrackResponse } from './track-client';
+import { SenderStats } from './sender-stats';
+
+export const DEAD_LETTER_WRITER = Symbol('DEAD_LETTER_WRITER');
+export const TRACK_CLIENT = Symbol('TRACK_CLIENT');
+
+/** One `/api/v2/batch` body read from the batches topic. */
+export interface DeliveryJob {
+  workspace: Workspace;
+  body: Buffer;
+  operationCount: number;
+  source: { topic: string; partition: number; offset: string };
+}
+
+interface Part {
+  body: Buffer;
+  /** Parsed operations, filled in when the body first needs splitting or reporting. */
+  operations: unknown[] | undefined;
+  count: number;
+}
+
+/**
+ * Delivers batches to Customer.io under each workspace's rate limit. Every
+ * outcome ends in Customer.io's 2xx or in the dead-letter topic:
+ * - 207: the failed items are dead-lettered with Customer.io's reason;
+ * - 400, 413, 422: the batch is split in halves until the bad operations stand alone;
+ * - 429: the workspace slows down and waits Retry-After, without limit;
+ * - 5xx, timeouts, network errors: retried with backoff and jitter within
+ *   the retry budget, then dead-lettered;
+ * - 401, 403, redirects: the workspace is paused and reported, no retry is spent.
+ * Retries resend the same bytes, so events keep their ids and Customer.io
+ * drops repeats.
+ */
+@Injectable()
+export class DeliveryService {
+  private readonly logger = new Logger(DeliveryService.name);
+  private readonly limiters = new Map<string, WorkspaceLimiter>();
+  private readonly paused = new Map<string, string>();
+
+  constructor(
+    @Inject(SENDER_CONFIG) private readonly config: SenderConfig,
+    @Inject(TRACK_CLIENT) private readonly client: TrackClient,
+    @Inject(DEAD_LETTER_WRITER) private readonly deadLetters: DeadLetterWriter,
+    private readonly stats: SenderStats,
+  ) {}
+
+  async deliver(job: DeliveryJob): Promise<void> {
+    await this.deliverPart(job, { body: job.body, operations: undefined, count: job.operationCount });
+  }
+
+  limiterOf(workspace: Workspace): WorkspaceLimiter {
+    let limiter = this.limiters.get(workspace.siteId);
+    if (limiter === undefined) {
+      limiter = new WorkspaceLimiter({ ...this.config.limiter, limit: workspace.rateLimit });
+      this.limiters.set(workspace.siteId, limiter);
+    }
+    return limiter;
+  }
+
+  /** Workspaces held back because Customer.io rejected their credentials or region, with why. */
+  pausedWorkspaces(): Record<string, string> {
+    return Object.fromEntries(this.paused);
+  }
+
+  limiterStates(): Record<string, ReturnType<WorkspaceLimiter['state']>> {
+    return Object.fromEntries([...this.limiters].map(([siteId, limiter]) => [siteId, limiter.state()]));
+  }
+
+  /** Holds every workspace's next request for `ms`. */
+  pauseAll(ms: number): void {
+    for (const limiter of this.limiters.values()) {
+      limiter.pause(ms);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.limiters.values()].map((limiter) => limiter.stop()));
+  }
+
+  private async deliverPart(job: DeliveryJob, part: Part): Promise<void> {
+    const { workspace } = job;
+    const limiter = this.limiterOf(workspace);
+    const baseUrl = this.config.trackUrls[workspace.region];
+    const startedAt = Date.now();
+
+    for (let attempt = 1; ; attempt++) {
+      let response: TrackResponse;
+      try {
+        response = await limiter.schedule(() => {
+          this.stats.requests += 1;
+          return this.client.postBatch(baseUrl, workspace, part.body);
+        });
+      } catch (error) {
+        if (!(error instanceof TransportError)) {
+          throw error;
+        }
+        this.stats.transportErrors += 1;
+        const failure = { reason: error.timedOut ? 'timeout' : 'network_error', message: error.message };
+        if (await this.retryOrGiveUp(job, part, attempt, startedAt, failure)) {
+          continue;
+        }
+        return;
+      }
+
+      const kind = classifyStatus(response.status);
+      this.stats.countStatus(response.status);
+      switch (kind) {
+        case 'delivered':
+          this.resume(workspace);
+          limiter.succeeded();
+          this.stats.delivered += part.count;
+          return;
+        case 'partial':
+          this.resume(workspace);
+          limiter.succeeded();
+          await this.deadLetterItems(job, part, response, attempt);
+          return;
+        case 'invalid':
+          this.resume(workspace);
+          await this.isolate(job, part, response, attempt);
+          return;
+        case 'throttled': {
+          const waitMs = (response.retryAfterSeconds ?? 0) * 1000 || this.config.retry.throttleBackoffMs;
+          limiter.throttled(waitMs);
+          this.logger.warn({ message: 'throttled by Customer.io', workspace: workspace.siteId, waitMs, attempt });
+          continue;
+        }
+        case 'unauthorized':
+        case 'misrouted': {
+          const why = kind === 'unauthorized'
+            ? `Customer.io rejected the credentials (${response.status}): ${errorMessageOf(response.body)}`
+            : `Customer.io redirected the request (${response.status}): check the workspace's region`;
+          await this.pauseWorkspace(workspace, why);
+          attempt -= 1;
+          continue;
+        }
+        case 'retriable': {
+          const failure = { reason: 'server_error', message: errorMessageOf(response.body), status: response.status };
+          if (await this.retryOrGiveUp(job, part, attempt, startedAt, failure)) {
+            continue;
+          }
+          return;
+        }
+        case 'rejected':
+          await this.deadLetterAll(job, part, attempt, {
+            reason: 'rejected',
+            message: errorMessageOf(response.body),
+            status: response.status,
+          });
+          return;
+      }
+    }
+  }
+
+  /** Waits a backoff and returns true, or dead-letters the part once the budget is spent. */
+  private async retryOrGiveUp(
+    job: DeliveryJob,
+    part: Part,
+    attempt: number,
+    startedAt: number,
+    failure: DeadLetterError,
+  ): Promise<boolean> {
+    const { initialBackoffMs, maxBackoffMs, budgetMs } = this.config.retry;
+    const backoffMs = Math.random() * Math.min(maxBackoffMs, initialBackoffMs * 2 ** (attempt - 1));
+    if (Date.now() - startedAt + backoffMs > budgetMs) {
+      await this.deadLetterAll(job, part, attempt, {
+        ...failure,
+        reason: 'retries_exhausted',
+        message: `gave up after ${attempt} attempts: ${failure.reason}: ${failure.message}`,
+      });
+      return false;
+    }
+    this.stats.retries += 1;
+    this.logger.debug({
+      message: 'delivery failed; retrying',
+      workspace: job.workspace.siteId,
+      partition: job.source.partition,
+      offset: job.source.offset,
+      attempt,
+      reason: failure.reason,
+      retryInMs: Math.round(backoffMs),
+    });
+    await sleep(backoffMs);
+    return true;
+  }
+
+  /** Splits a batch Customer.io rejected whole, so the valid operations still go through. */
+  private async isolate(job: DeliveryJob, part: Part, response: TrackResponse, attempt: number): Promise<void> {
+    const operations = operationsOf(part);
+    if (operations.length <= 1) {
+      await this.deadLetterAll(job, part, attempt, {
+        reason: 'invalid',
+        message: errorMessageOf(response.body),
+        status: response.status,
+      });
+      return;
+    }
+    this.stats.splits += 1;
+    const middle = Math.ceil(operations.length / 2);
+    // The halves go one after the other, so operations keep their order.
+    for (const half of [operations.slice(0, middle), operations.slice(middle)]) {
+      await this.deliverPart(job, { body: bodyOf(half), operations: half, count: half.length });
+    }
+  }
+
+  private async deadLetterItems(job: DeliveryJob, part: Part, response: TrackResponse, attempt: number) {
+    const errors = parsePartialErrors(response.body);
+    const operations = operationsOf(part);
+    if (errors === undefined) {
+      this.logger.error({
+        message: '207 answer without a readable errors[]; counting the batch as delivered',
+        workspace: job.workspace.siteId,
+        offset: job.source.offset,
+      });
+      this.stats.delivered += part.count;
+      return;
+    }
+    const failed = new Map(errors.filter((e) => e.batch_index < operations.length).map((e) => [e.batch_index, e]));
+    const letters = [...failed.values()].map((error) =>
+      this.letterOf(job, operations[error.batch_index], attempt, {
+        reason: error.reason,
+        message: error.message,
+        status: 207,
+        ...(error.field === undefined ? {} : { field: error.field }),
+      }),
+    );
+    await this.deadLetters.write(letters);
+    this.stats.deadLettered += letters.length;
+    this.stats.delivered += part.count - letters.length;
+  }
+
+  private async deadLetterAll(job: DeliveryJob, part: Part, attempt: number, error: DeadLetterError) {
+    const operations = operationsOf(part);
+    this.logger.warn({
+      message: 'operations dead-lettered',
+      workspace: job.workspace.siteId,
+      partition: job.source.partition,
+      offset: job.source.offset,
+      operations: operations.length,
+      reason: error.reason,
+      status: error.status,
+    });
+    await this.deadLetters.write(operations.map((operation) => this.letterOf(job, operation, attempt, error)));
+    this.stats.deadLettered += operations.length;
+  }
+
+  private letterOf(job: DeliveryJob, operation: unknown, attempts: number, error: DeadLetterError): DeadLetter {
+    return {
+      workspace: job.workspace.siteId,
+      operation,
+      error,
+      attempts,
+      failedAt: Date.now(),
+      stage: 'sender',
+      source: job.source,
+    };
+  }
+
+  private async pauseWorkspace(workspace: Workspace, why: string): Promise<void> {
+    if (!this.paused.has(workspace.siteId)) {
+      this.logger.error({ message: 'workspace paused', workspace: workspace.siteId, reason: why });
+    }
+    this.paused.set(workspace.siteId, why);
+    await sleep(this.config.retry.unauthorizedPauseMs);
+  }
+
+  private resume(workspace: Workspace): void {
+    if (this.paused.delete(workspace.siteId)) {
+      this.logger.log({ message: 'workspace resumed', workspace: workspace.siteId });
+    }
+  }
+}
+
+function operationsOf(part: Part): unknown[] {
+  part.operations ??= (JSON.parse(part.body.toString('utf8')) as { batch: unknown[] }).batch;
+  return part.operations;
+}
+
+function bodyOf(operations: unknown[]): Buffer {
+  return Buffer.from(JSON.stringify({ batch: operations }), 'utf8');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

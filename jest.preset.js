@@ -1,0 +1,17 @@
+const path = require('node:path');
+
+/** Shared Jest settings: ts-jest with the workspace path aliases mapped to library sources. */
+module.exports = function jestPreset(projectDir) {
+  return {
+    rootDir: projectDir,
+    testEnvironment: 'node',
+    testMatch: ['<rootDir>/src/**/*.spec.ts'],
+    transform: {
+      '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(projectDir, 'tsconfig.spec.json') }],
+    },
+    moduleFileExtensions: ['ts', 'js', 'json'],
+    moduleNameMapper: {
+      '^@cio-pipeline/(.*)$': path.join(__dirname, 'libs/$1/src/index.ts'),
+    },
+  };
+};

@@ -1,0 +1,34 @@
+import type { LoggerService } from '@nestjs/common';
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { KafkaSettings } from './settings';
+
+/** Creates a kafkajs client whose log lines go to the service's structured logger. */
+export function createKafka(settings: KafkaSettings, logger: LoggerService): Kafka {
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 8 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...fields } = entry.log;
+      const line = { message: `kafkajs: ${message}`, namespace: entry.namespace, ...fields };
+      switch (entry.level) {
+        case logLevel.ERROR:
+          logger.error(line);
+          break;
+        case logLevel.WARN:
+          logger.warn(line);
+          break;
+        case logLevel.INFO:
+          logger.log(line);
+          break;
+        case logLevel.DEBUG:
+        case logLevel.NOTHING:
+          logger.debug?.(line);
+          break;
+      }
+    },
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * Kafka topics of the pipeline, versioned so that a change of message format
+ * gets a new topic instead of breaking consumers in place. Partition counts
+ * and retention are settings applied when the topics are created.
+ */
+export const Topics = {
+  /** One accepted operation per message, keyed by workspace and person. */
+  operations: 'cio.operations.v1',
+  /** One `/api/v2/batch` body per message, keyed by workspace. */
+  batches: 'cio.batches.v1',
+  /** Operations that Customer.io rejected or that could never be delivered. */
+  deadLetters: 'cio.dead-letters.v1',
+} as const;
+
+export type TopicName = (typeof Topics)[keyof typeof Topics];
+
+/** Kafka header names. Values are UTF-8 strings. */
+export const Headers = {
+  workspace: 'cio-workspace',
+  requestId: 'cio-request-id',
+  acceptedAt: 'cio-accepted-at',
+  /** Batches only: number of operations in the body. */
+  operationCount: 'cio-operation-count',
+  /** Batches only: distinct person hashes of the body, see `PersonHashes`. */
+  personHashes: 'cio-person-hashes',
+  /** Batches only: earliest gateway acceptance time of the body's operations. */
+  oldestAcceptedAt: 'cio-oldest-accepted-at',
+  /** Dead letters only: delivery attempts made. */
+  attempts: 'cio-attempts',
+} as const;

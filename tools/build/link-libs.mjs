@@ -1,0 +1,13 @@
+// Makes the compiled libraries resolvable by their import names at run time.
+// tsc keeps `@cio-pipeline/<lib>` imports as they are, so each one gets a stub
+// package under dist/node_modules that points at the library's compiled index.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('../..', import.meta.url).pathname;
+for (const lib of readdirSync(join(root, 'libs'))) {
+  const stub = join(root, 'dist', 'node_modules', '@cio-pipeline', lib);
+  mkdirSync(stub, { recursive: true });
+  const manifest = { name: `@cio-pipeline/${lib}`, main: `../../../libs/${lib}/src/index.js` };
+  writeFileSync(join(stub, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
+}
