@@ -4,7 +4,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist', '**/node_modules', '**/.nx', '**/coverage', '**/reports', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    ignores: [
+      '**/dist',
+      '**/node_modules',
+      '**/.nx',
+      '**/coverage',
+      '**/reports',
+      '**/*.js',
+      '**/*.mjs',
+      '**/*.cjs',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
@@ -19,6 +28,8 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // NestJS takes its options as object literals typed with classes.
+      '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
       // NestJS modules are classes with decorators and no members.
       '@typescript-eslint/no-extraneous-class': ['error', { allowWithDecorator: true }],
       '@nx/enforce-module-boundaries': [
@@ -32,7 +43,10 @@ export default tseslint.config(
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'scope:schemas', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'scope:sandbox', onlyDependOnLibsWithTags: ['scope:schemas'] },
-            { sourceTag: 'scope:kafka', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:runtime'] },
+            {
+              sourceTag: 'scope:kafka',
+              onlyDependOnLibsWithTags: ['scope:schemas', 'scope:runtime'],
+            },
             { sourceTag: 'scope:limiter', onlyDependOnLibsWithTags: ['scope:runtime'] },
             { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'scope:stack', onlyDependOnLibsWithTags: [] },

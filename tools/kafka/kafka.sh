@@ -209,7 +209,7 @@ cmd_ensure() {
   log "resolving Apache Kafka $KAFKA_VERSION jars from Maven Central into $LIB_DIR (once per Kafka version and pom.xml)"
   local staging="$LIB_DIR.partial"
   rm -rf "$staging"
-  # Maven 3.8 prints ANSI reset codes even in quiet batch mode; sed strips them.
+  # Maven 3.8 prints ANSI reset codes even in quiet batch mode, so sed strips them.
   if ! mvn -q -B -f "$POM_FILE" dependency:copy-dependencies \
     -Dkafka.version="$KAFKA_VERSION" \
     -DincludeScope=runtime \

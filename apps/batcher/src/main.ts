@@ -9,7 +9,10 @@ async function main(): Promise<void> {
   const app = await createBatcher(config);
   await app.startAllMicroservices();
   await app.listen(config.port, config.host);
-  new Logger('Batcher').log({ message: 'batcher running', health: `http://${config.host}:${config.port}/health/ready` });
+  new Logger('Batcher').log({
+    message: 'batcher running',
+    health: `http://${config.host}:${config.port}/health/ready`,
+  });
 }
 
 main().catch((error: unknown) => {

@@ -33,12 +33,18 @@ async function main(): Promise<number> {
     log(`sending ${planned} operations to ${stack.gatewayUrl}`);
     const progress = setInterval(() => {
       void deliveredCount(DEMO_WORKSPACES, sandboxes).then((delivered) => {
-        log(`acknowledged ${replay.sent.accepted.size}/${planned}, delivered to the sandbox ${delivered}`);
+        log(
+          `acknowledged ${replay.sent.accepted.size}/${planned}, delivered to the sandbox ${delivered}`,
+        );
       });
     }, 2000);
-    await replay.run(PLAN).finally(() => clearInterval(progress));
+    await replay.run(PLAN).finally(() => {
+      clearInterval(progress);
+    });
     const sentSeconds = (Date.now() - started) / 1000;
-    log(`all calls answered: ${replay.sent.accepted.size} acknowledged, ${replay.sent.rejected} rejected by validation`);
+    log(
+      `all calls answered: ${replay.sent.accepted.size} acknowledged, ${replay.sent.rejected} rejected by validation`,
+    );
 
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     let delivered = 0;
@@ -67,13 +73,21 @@ async function main(): Promise<number> {
       throttled: verdict.throttled,
       gatewayCalls: replay.sent.calls,
       sendSeconds: Math.round(sentSeconds * 10) / 10,
-      rateLimitPerWorkspace: DEMO_WORKSPACES.map((w) => ({ siteId: w.siteId, region: w.region, rateLimit: w.rateLimit })),
+      rateLimitPerWorkspace: DEMO_WORKSPACES.map((w) => ({
+        siteId: w.siteId,
+        region: w.region,
+        rateLimit: w.rateLimit,
+      })),
     };
     mkdirSync(join(ROOT_DIR, 'reports'), { recursive: true });
     writeFileSync(join(ROOT_DIR, 'reports', 'demo.json'), JSON.stringify(report, null, 2) + '\n');
     process.stdout.write(`\n${JSON.stringify(report, null, 2)}\n\nwritten to reports/demo.json\n`);
     const ok = report.lost === 0 && report.unexpected === 0 && report.orderViolations === 0;
-    log(ok ? 'every acknowledged operation arrived, in order' : 'FAILED: see lost, unexpected and orderViolations');
+    log(
+      ok
+        ? 'every acknowledged operation arrived, in order'
+        : 'FAILED: see lost, unexpected and orderViolations',
+    );
     return ok ? 0 : 1;
   } finally {
     replay.close();

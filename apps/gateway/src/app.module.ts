@@ -11,7 +11,11 @@ export class AppModule {
     return {
       module: AppModule,
       controllers: [TrackController, HealthController],
-      providers: [{ provide: GATEWAY_CONFIG, useValue: config }, WorkspaceAuthService, IngestService],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        WorkspaceAuthService,
+        IngestService,
+      ],
     };
   }
 }

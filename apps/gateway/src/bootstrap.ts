@@ -22,10 +22,14 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
           },
         }),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
-    rawBody: true,
-    logger: createJsonLogger('gateway'),
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config),
+    adapter,
+    {
+      rawBody: true,
+      logger: createJsonLogger('gateway'),
+    },
+  );
   app.useGlobalFilters(new TrackApiExceptionFilter());
   app.enableShutdownHooks();
   return app;

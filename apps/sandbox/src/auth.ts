@@ -10,7 +10,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
  * Checks an Authorization header of the form `Basic base64(siteId:apiKey)`. The rejection
- * message says whether the header is missing, malformed or has unknown credentials, and
+ * message states whether the header is missing, malformed or has unknown credentials, and
  * never contains the key.
  */
 export function authenticate<W extends { readonly config: WorkspaceConfig }>(
@@ -48,8 +48,10 @@ function reject(detail: string): { kind: 'rejected'; message: string } {
   return { kind: 'rejected', message: `Unauthorized request: ${detail}` };
 }
 
-function keysMatch(given: string, expected: string): boolean {
-  const givenBytes = Buffer.from(given, 'utf8');
+function keysMatch(provided: string, expected: string): boolean {
+  const providedBytes = Buffer.from(provided, 'utf8');
   const expectedBytes = Buffer.from(expected, 'utf8');
-  return givenBytes.length === expectedBytes.length && timingSafeEqual(givenBytes, expectedBytes);
+  return (
+    providedBytes.length === expectedBytes.length && timingSafeEqual(providedBytes, expectedBytes)
+  );
 }

@@ -53,9 +53,9 @@ export interface FaultsConfig {
   latencyMs: number;
   /** Upper bound of a uniformly random delay added on top of `latencyMs`, in ms. */
   latencyJitterMs: number;
-  /** Share (0 to 1) of requests answered with 500, 502, 503 or 504. */
+  /** Share (0 to 1) of requests that get a 500, 502, 503 or 504 response. */
   errorRate: number;
-  /** Share (0 to 1) of requests answered with 429. */
+  /** Share (0 to 1) of requests that get a 429 response. */
   throttleRate: number;
   /** Share (0 to 1) of requests that never get a response. */
   hangRate: number;

@@ -261,14 +261,14 @@ function describeProblem(
     const entry = workspaceEntries[Number(workspaceMatch[1])];
     const key = workspaceMatch[2] ?? '';
     const entryNumber = entry?.entryNumber ?? Number(workspaceMatch[1]) + 1;
-    const shown = key === 'apiKey' ? '' : ` ${describeValue(value)}`;
-    return `${WORKSPACES_VARIABLE} entry ${entryNumber} (${maskApiKey(entry?.entryText ?? '')}): invalid ${key}${shown}, expected ${expected}`;
+    const displayedValue = key === 'apiKey' ? '' : ` ${describeValue(value)}`;
+    return `${WORKSPACES_VARIABLE} entry ${entryNumber} (${maskApiKey(entry?.entryText ?? '')}): invalid ${key}${displayedValue}, expected ${expected}`;
   }
   const variable = VARIABLE_BY_FIELD.get(field);
   if (variable === undefined) {
     return `${field}: invalid value ${describeValue(value)}, expected ${expected}`;
   }
   const raw = env[variable];
-  const shown = raw === undefined ? describeValue(value) : JSON.stringify(raw.trim());
-  return `${variable}: invalid value ${shown}, expected ${expected}`;
+  const displayedValue = raw === undefined ? describeValue(value) : JSON.stringify(raw.trim());
+  return `${variable}: invalid value ${displayedValue}, expected ${expected}`;
 }

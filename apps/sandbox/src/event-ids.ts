@@ -1,6 +1,6 @@
 /**
- * Event ids seen by one workspace. V8 caps a Set at 2^24 entries, so the ids are spread
- * over several Sets of at most `shardSize` entries each.
+ * Event ids seen by one workspace. A Set in Node 20 raises "Set maximum size exceeded"
+ * at 2^24 entries, so the ids are spread over several Sets of at most `shardSize` each.
  */
 export class EventIdSet {
   private readonly shards: Set<string>[] = [new Set()];

@@ -9,7 +9,7 @@ declare module 'fastify' {
   }
 
   interface FastifyContextConfig {
-    /** Answer workspaces of either region instead of redirecting or rejecting them. */
+    /** Serve workspaces of either region instead of redirecting or rejecting them. */
     anyRegion?: boolean;
   }
 }

@@ -4,7 +4,7 @@ import { createRandom } from './random';
 export const INJECTED_ERROR_STATUSES = [500, 502, 503, 504] as const;
 export type InjectedErrorStatus = (typeof INJECTED_ERROR_STATUSES)[number];
 
-/** What the sandbox does with one Track API request instead of, or before, handling it. */
+/** Fault applied to one Track API request, before or instead of handling it. */
 export type FaultDecision =
   | { kind: 'none' }
   | { kind: 'hang' }

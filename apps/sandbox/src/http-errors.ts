@@ -19,14 +19,19 @@ interface ErrorWithCode {
   message: string;
 }
 
+/** Checks the shape rather than `instanceof Error`, which fails for errors from another realm. */
 function hasStatus(error: unknown): error is ErrorWithCode {
-  return error instanceof Error;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+  );
 }
 
 /**
  * Installs the error and not-found handlers. Client errors keep their status, except that
- * a body over a route's size limit gets 400 as Customer.io answers it, and every error
- * body has Customer.io's `{"meta":{"error":"..."}}` shape. Other errors are logged and
+ * a body over a route's size limit gets 400, the status Customer.io uses for an invalid
+ * request. Every error body has Customer.io's `{"meta":{"error":"..."}}` shape. Other errors are logged and
  * answered with 500.
  */
 export function installErrorHandlers(app: FastifyInstance, state: SandboxState): void {

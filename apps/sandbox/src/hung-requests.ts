@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 
 /**
- * Sockets of requests that the sandbox never answers. Each is destroyed after `maxMs`,
+ * Sockets of requests that the sandbox never responds to. Each is destroyed after `maxMs`,
  * when the client closes it, or by `destroyAll` when the server closes, so none outlives
  * the server.
  */
@@ -19,6 +19,7 @@ export class HungRequests {
       return;
     }
     const timer = setTimeout(() => {
+      this.timers.delete(socket);
       socket.destroy();
     }, this.maxMs);
     timer.unref();

@@ -4,7 +4,7 @@ import { HttpError } from './http-errors';
 /**
  * Replaces Fastify's body parsers with one that parses every body as JSON, whatever its
  * content type, and records its size in `request.bodyBytes`. An empty body becomes
- * undefined. Invalid JSON is answered with 400.
+ * undefined. Invalid JSON gets a 400 response.
  */
 export function installJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();

@@ -12,20 +12,21 @@ export interface Problem {
   message: string;
 }
 
-/**
- * Limits plus the size of the request body, which lets the checks skip serializing values
- * that cannot exceed a limit because the whole body is smaller.
- */
+/** Limits, plus an upper bound on the JSON size of any value being checked. */
 export interface CheckContext {
   limits: LimitsConfig;
+  /**
+   * Size of the request body, or of the enclosing operation once measured. Checks skip
+   * serializing values when this bound is already within their limit.
+   */
   bodyBytes: number;
 }
 
-function tooLarge(field: string, bytes: number, limit: number, what = ''): Problem {
+function tooLarge(field: string, bytes: number, limit: number, qualifier = ''): Problem {
   return {
     field,
     reason: 'too_large',
-    message: `${field}${what} is ${bytes} bytes, the limit is ${limit} bytes`,
+    message: `${field}${qualifier} is ${bytes} bytes, the limit is ${limit} bytes`,
   };
 }
 

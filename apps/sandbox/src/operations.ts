@@ -39,8 +39,6 @@ export function isEventAction(action: Action): action is 'event' | 'page' | 'scr
 export const PERSON_IDENTIFIER_KEYS = ['id', 'email', 'phone', 'cio_id'] as const;
 /** Identifier keys of `primary` and `secondary` in a merge. */
 export const MERGE_IDENTIFIER_KEYS = ['id', 'email', 'cio_id'] as const;
-/** Identifier keys of objects: both are required. */
-export const OBJECT_IDENTIFIER_KEYS = ['object_type_id', 'object_id'] as const;
 
 export type Identifiers = Record<string, string | number>;
 

@@ -129,7 +129,7 @@ describe('maxRequestsPerSecond', () => {
     const sandbox = createTestSandbox({}, { now: clock.now });
     try {
       // Nine requests 100 ms apart straddle a second boundary: calendar seconds would
-      // hold at most five of them, but one sliding window holds all nine.
+      // contain at most five of them, but one sliding window contains all nine.
       clock.advance(600);
       for (let i = 0; i < 9; i += 1) {
         await identify(sandbox);

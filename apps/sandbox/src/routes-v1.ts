@@ -30,8 +30,8 @@ export interface RegionResponse {
 }
 
 /**
- * Registers the Track API v1 routes. Each accepted call is stored as its v2 operation and
- * answered with 200 `{}`. A rejected one is answered with 400 and a message that names the
+ * Registers the Track API v1 routes. Each accepted call is stored as its v2 operation and gets
+ * 200 `{}`. A rejected one gets 400 with a message that names the
  * field, the size found and the limit.
  */
 export function registerV1Routes(
@@ -129,7 +129,7 @@ export function registerV1Routes(
     respond(request, reply, convertMerge(request.body, checkContext(request, limits))),
   );
 
-  // Customer.io answers this on either regional host, so it skips the region redirect.
+  // Customer.io serves this on either regional host, so it skips the region redirect.
   app.get('/api/v1/accounts/region', { config: { anyRegion: true } }, (request, reply) => {
     const workspace = requireWorkspace(request);
     const { region } = workspace.config;

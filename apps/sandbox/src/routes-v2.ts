@@ -18,7 +18,7 @@ export interface BatchError {
 /**
  * Registers the Track API v2 routes. `/api/v2/entity` takes one operation of at most
  * `maxOperationBytes`. `/api/v2/batch` takes `{"batch": [...]}` of at most `maxBatchBytes`
- * and answers 200 `{}` when every operation is valid, or 207 with `errors` when some are
+ * and responds with 200 `{}` when every operation is valid, or 207 with `errors` when some are
  * invalid, having accepted all the others. A body over its limit gets 400.
  */
 export function registerV2Routes(

@@ -44,8 +44,6 @@ export function createSandbox(
   options: SandboxOptions = {},
 ): Sandbox {
   const config = resolveConfig(input);
-  const state = new SandboxState(config, options.now ?? (() => performance.now()));
-
   const app = Fastify({
     logger: {
       level: frameworkLogLevel(config.logLevel),
@@ -59,6 +57,14 @@ export function createSandbox(
     // Reject unknown fields in control requests instead of silently removing them.
     ajv: { customOptions: { removeAdditional: false } },
   });
+  const log = app.log.child({}, { level: config.logLevel });
+  const state = new SandboxState(config, options.now ?? (() => performance.now()), () => {
+    log.warn(
+      { event: 'retention', retentionOperations: config.retentionOperations },
+      'operation retention reached: later operations are counted and de-duplicated but not stored',
+    );
+  });
+
   app.decorateRequest('workspace', null);
   app.decorateRequest('bodyBytes', 0);
   installJsonParser(app);
@@ -77,7 +83,6 @@ export function createSandbox(
     done();
   });
 
-  const log = app.log.child({}, { level: config.logLevel });
   return {
     app,
     state,

@@ -50,6 +50,8 @@ export class SandboxState {
     private readonly config: SandboxConfig,
     /** Monotonic clock in ms for rate windows and fault periods. */
     readonly now: () => number,
+    /** Called once when the store first leaves an operation out, and again after each reset. */
+    private readonly onRetentionReached: () => void = () => undefined,
   ) {
     this.store = new OperationStore(config.retentionOperations);
     this.hung = new HungRequests(config.hangMaxMs);
@@ -121,7 +123,11 @@ export class SandboxState {
         return 'duplicate';
       }
     }
+    const notStoredBefore = this.store.notStored;
     this.store.add(workspace.config.siteId, source, operation, Date.now());
+    if (notStoredBefore === 0 && this.store.notStored === 1) {
+      this.onRetentionReached();
+    }
     this.totalCounters.recordAccepted(operation.action);
     workspace.counters.recordAccepted(operation.action);
     return 'accepted';

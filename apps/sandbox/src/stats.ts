@@ -15,7 +15,7 @@ export interface CountersView {
   requests: number;
   /** Responses sent, by HTTP status. Hung and dropped requests have none. */
   requestsByStatus: Record<string, number>;
-  /** Requests never answered because of the hang fault. */
+  /** Requests that got no response because of the hang fault. */
   requestsHung: number;
   /** Requests whose connection was closed unanswered because of the down fault. */
   requestsDropped: number;
@@ -26,13 +26,13 @@ export interface CountersView {
   uniqueEventIds: number;
   /** Events dropped because their id was seen before. */
   duplicatesDropped: number;
-  /** Operations rejected by validation: v1 calls answered 400, v2 entities answered 400 and v2 batch items listed in a 207. */
+  /** Operations rejected by validation: v1 calls and v2 entities rejected with 400, and v2 batch items listed in a 207 response. */
   rejectedOperations: number;
   /** Most requests received in any sliding 1000 ms window. */
   maxRequestsPerSecond: number;
   /** Requests received in the last 1000 ms when the stats were read. */
   currentRequestsPerSecond: number;
-  /** `/api/v2/batch` requests answered 200 or 207: body bytes and operations per request. */
+  /** `/api/v2/batch` requests that got a 200 or 207 response: body bytes and operations per request. */
   batches: { bytes: Distribution; operations: Distribution };
 }
 

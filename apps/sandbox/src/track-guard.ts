@@ -49,7 +49,7 @@ export function createTrackGuard(
     if (fault.kind === 'hang') {
       state.recordHung(workspace);
       reply.hijack();
-      // Reading the body completes the request, so Node's request timeout cannot answer it.
+      // Reading the body completes the request, so Node's request timeout cannot respond to it.
       request.raw.resume();
       state.hung.hold(request.raw.socket);
       return reply;
@@ -102,7 +102,7 @@ export function createTrackGuard(
 }
 
 /**
- * Answers a workspace whose region differs from the instance's. Like Customer.io, an EU
+ * Responds to a workspace whose region differs from the instance's. Like Customer.io, an EU
  * workspace on the US host is redirected with 307 to the same path on the EU host, and a
  * US workspace on the EU host fails with 401.
  */

@@ -38,13 +38,17 @@ export function validateOperation(
       },
     };
   }
+  const sized = measureOperation(value, context);
+  if ('problem' in sized) {
+    return sized;
+  }
+  const operationContext = sized.context;
   const problem =
-    checkOperationSize(value, context) ??
     checkType(value.type) ??
     checkAction(value.action) ??
-    checkSubject(value, context) ??
-    checkActionFields(value, value.action as Action, context) ??
-    checkTimestamp('timestamp', value.timestamp, context);
+    checkSubject(value, operationContext) ??
+    checkActionFields(value, value.action as Action, operationContext) ??
+    checkTimestamp('timestamp', value.timestamp, operationContext);
   if (problem !== null) {
     return { problem };
   }
@@ -52,21 +56,31 @@ export function validateOperation(
   return { operation: value as Operation };
 }
 
-/** Measures the operation as JSON only when the request body is larger than the limit. */
-function checkOperationSize(operation: JsonObject, context: CheckContext): Problem | null {
+/**
+ * Checks the operation's size as JSON, which is measured only when the request body is
+ * larger than the limit. On success, returns a context whose `bodyBytes` is the operation's
+ * own size when measured: it bounds every value inside the operation, so the later checks
+ * can skip serializing event data or nested attributes that cannot exceed their limits.
+ */
+function measureOperation(
+  operation: JsonObject,
+  context: CheckContext,
+): { context: CheckContext } | { problem: Problem } {
   const limit = context.limits.maxOperationBytes;
   if (context.bodyBytes <= limit) {
-    return null;
+    return { context };
   }
   const bytes = jsonBytes(operation);
-  if (bytes <= limit) {
-    return null;
+  if (bytes > limit) {
+    return {
+      problem: {
+        field: 'operation',
+        reason: 'too_large',
+        message: `operation is ${bytes} bytes as JSON, the limit is ${limit} bytes`,
+      },
+    };
   }
-  return {
-    field: 'operation',
-    reason: 'too_large',
-    message: `operation is ${bytes} bytes as JSON, the limit is ${limit} bytes`,
-  };
+  return { context: { limits: context.limits, bodyBytes: bytes } };
 }
 
 function checkType(type: unknown): Problem | null {

@@ -43,7 +43,10 @@ export class AppModule {
         { provide: SENDER_CONFIG, useValue: config },
         { provide: SenderKafka, useValue: kafka },
         { provide: TRACK_CLIENT, useValue: new TrackClient(config.requestTimeoutMs) },
-        { provide: DEAD_LETTER_WRITER, useValue: new DeadLetterWriter(kafka.producer, config.kafka.topics.deadLetters.name) },
+        {
+          provide: DEAD_LETTER_WRITER,
+          useValue: new DeadLetterWriter(kafka.producer, config.kafka.topics.deadLetters.name),
+        },
         SenderStats,
         DeliveryService,
         BatchesService,

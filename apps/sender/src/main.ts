@@ -11,7 +11,11 @@ async function main(): Promise<void> {
   await app.listen(config.port, config.host);
   new Logger('Sender').log({
     message: 'sender running',
-    workspaces: config.workspaces.map(({ siteId, region, rateLimit }) => ({ siteId, region, rateLimit })),
+    workspaces: config.workspaces.map(({ siteId, region, rateLimit }) => ({
+      siteId,
+      region,
+      rateLimit,
+    })),
     health: `http://${config.host}:${config.port}/health/ready`,
   });
 }

@@ -26,17 +26,27 @@ export function readBatcherConfig(environment: NodeJS.ProcessEnv = process.env):
     host: env.string('BATCHER_HOST', '127.0.0.1'),
     port: env.number('BATCHER_PORT', 3001, { min: 0, max: 65_535 }),
     groupId: env.string('BATCHER_GROUP_ID', 'cio-batcher'),
-    maxBatchBytes: env.number('CIO_MAX_BATCH_BYTES', DEFAULT_TRACK_LIMITS.maxBatchBytes, { min: 1024 }),
-    maxOperationBytes: env.number('CIO_MAX_OPERATION_BYTES', DEFAULT_TRACK_LIMITS.maxOperationBytes, {
-      min: 256,
+    maxBatchBytes: env.number('CIO_MAX_BATCH_BYTES', DEFAULT_TRACK_LIMITS.maxBatchBytes, {
+      min: 1024,
     }),
+    maxOperationBytes: env.number(
+      'CIO_MAX_OPERATION_BYTES',
+      DEFAULT_TRACK_LIMITS.maxOperationBytes,
+      {
+        min: 256,
+      },
+    ),
     lingerMs: env.number('BATCHER_LINGER_MS', 250, { min: 0, max: 60_000 }),
-    maxBufferedBytes: env.number('BATCHER_MAX_BUFFERED_BYTES', 64 * 1024 * 1024, { min: 1024 * 1024 }),
+    maxBufferedBytes: env.number('BATCHER_MAX_BUFFERED_BYTES', 64 * 1024 * 1024, {
+      min: 1024 * 1024,
+    }),
     partitionsConsumedConcurrently: env.number('BATCHER_PARTITIONS_CONCURRENTLY', 4, { min: 1 }),
     kafka: readKafkaSettings(env, 'cio-batcher'),
   };
   if (config.maxOperationBytes + 16 > config.maxBatchBytes) {
-    env.report('CIO_MAX_OPERATION_BYTES must leave room in CIO_MAX_BATCH_BYTES for the batch envelope');
+    env.report(
+      'CIO_MAX_OPERATION_BYTES must leave room in CIO_MAX_BATCH_BYTES for the batch envelope',
+    );
   }
   env.done();
   return config;

@@ -1,6 +1,11 @@
 import { Logger } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
-import { createIdempotentProducer, createKafka, ensureTopics, KafkaBatchServer } from '@cio-pipeline/kafka';
+import {
+  createIdempotentProducer,
+  createKafka,
+  ensureTopics,
+  KafkaBatchServer,
+} from '@cio-pipeline/kafka';
 import type { BatcherConfig } from '../config/batcher-config';
 import { OrderedWriter } from './ordered-writer';
 

@@ -47,9 +47,17 @@ export class BatchBuffer {
     return this.size + comma + operationBytes <= this.maxBatchBytes;
   }
 
-  add(serialized: string, operationBytes: number, personKey: string, acceptedAt: number, source: Source): void {
+  add(
+    serialized: string,
+    operationBytes: number,
+    personKey: string,
+    acceptedAt: number,
+    source: Source,
+  ): void {
     if (!this.fits(operationBytes)) {
-      throw new Error(`operation of ${operationBytes} bytes does not fit the batch: call fits() first`);
+      throw new Error(
+        `operation of ${operationBytes} bytes does not fit the batch: call fits() first`,
+      );
     }
     this.size += operationBytes + (this.operations.length === 0 ? 0 : 1);
     this.operations.push(serialized);

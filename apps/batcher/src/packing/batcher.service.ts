@@ -49,13 +49,14 @@ export class BatcherService {
 
   /** Handles one fetched batch of the operations topic. */
   async consume(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { batch } = payload;
     const partition = batch.partition;
+    const heartbeat = () => payload.heartbeat();
     this.commitFn = (p, offset) =>
       consumer.commitOffsets([{ topic: batch.topic, partition: p, offset: String(offset) }]);
 
     for (const message of batch.messages) {
-      if (!isRunning() || isStale()) {
+      if (!payload.isRunning() || payload.isStale()) {
         break;
       }
       await this.waitForRoom(heartbeat);
@@ -63,7 +64,7 @@ export class BatcherService {
       const source = { partition, offset };
       this.offsetsOf(partition, offset).track(offset);
       this.add(message, source, batch.topic);
-      resolveOffset(message.offset);
+      payload.resolveOffset(message.offset);
     }
     await heartbeat();
   }
@@ -122,7 +123,11 @@ export class BatcherService {
       return invalid(undefined, text, `message is not valid JSON: ${(error as Error).message}`);
     }
     const workspace = envelope.workspace;
-    if (typeof workspace !== 'string' || workspace === '' || typeof envelope.acceptedAt !== 'number') {
+    if (
+      typeof workspace !== 'string' ||
+      workspace === '' ||
+      typeof envelope.acceptedAt !== 'number'
+    ) {
       return invalid(undefined, envelope, 'message lacks a workspace or acceptedAt');
     }
     const checked = validateOperation(envelope.operation, { limits: this.limits });
@@ -130,14 +135,25 @@ export class BatcherService {
       const { reason, message: detail, field } = checked.error;
       return {
         ok: false,
-        deadLetter: { workspace, operation: envelope.operation, error: { reason, message: detail, field }, attempts: 0, stage: 'batcher' },
+        deadLetter: {
+          workspace,
+          operation: envelope.operation,
+          error: { reason, message: detail, field },
+          attempts: 0,
+          stage: 'batcher',
+        },
       };
     }
     const serialized = JSON.stringify(checked.value);
     const bytes = Buffer.byteLength(serialized, 'utf8');
     return {
       ok: true,
-      envelope: { workspace, acceptedAt: envelope.acceptedAt, requestId: String(envelope.requestId ?? ''), operation: checked.value },
+      envelope: {
+        workspace,
+        acceptedAt: envelope.acceptedAt,
+        requestId: envelope.requestId ?? '',
+        operation: checked.value,
+      },
       serialized,
       bytes,
     };
@@ -161,12 +177,17 @@ export class BatcherService {
     }
     const batch = buffer.take();
     this.bufferedBytes -= batch.body.length;
-    this.writer.write(this.config.kafka.topics.batches.name, toMessage(batch), batch.body.length, () => {
-      this.stats.batches += 1;
-      this.stats.operations += batch.operationCount;
-      this.stats.bytes += batch.body.length;
-      this.completeSources(batch.sources);
-    });
+    this.writer.write(
+      this.config.kafka.topics.batches.name,
+      toMessage(batch),
+      batch.body.length,
+      () => {
+        this.stats.batches += 1;
+        this.stats.operations += batch.operationCount;
+        this.stats.bytes += batch.body.length;
+        this.completeSources(batch.sources);
+      },
+    );
   }
 
   private deadLetter(
@@ -175,7 +196,11 @@ export class BatcherService {
     topic: string,
     offset: string,
   ): void {
-    const full: DeadLetter = { ...letter, failedAt: Date.now(), source: { topic, partition: source.partition, offset } };
+    const full: DeadLetter = {
+      ...letter,
+      failedAt: Date.now(),
+      source: { topic, partition: source.partition, offset },
+    };
     this.logger.warn({
       message: 'operation dead-lettered',
       workspace: letter.workspace,
@@ -189,10 +214,15 @@ export class BatcherService {
     if (letter.workspace !== undefined) {
       headers[Headers.workspace] = letter.workspace;
     }
-    this.writer.write(this.config.kafka.topics.deadLetters.name, { key: letter.workspace ?? null, value, headers }, value.length, () => {
-      this.stats.deadLetters += 1;
-      this.completeSources([source]);
-    });
+    this.writer.write(
+      this.config.kafka.topics.deadLetters.name,
+      { key: letter.workspace ?? null, value, headers },
+      value.length,
+      () => {
+        this.stats.deadLetters += 1;
+        this.completeSources([source]);
+      },
+    );
   }
 
   private completeSources(sources: Source[]): void {
@@ -223,7 +253,12 @@ export class BatcherService {
         this.committed.set(partition, next);
       } catch (error) {
         // A rebalance can reject a commit; the next commit or the new owner covers it.
-        this.logger.warn({ message: 'offset commit failed', partition, offset: next, error: (error as Error).message });
+        this.logger.warn({
+          message: 'offset commit failed',
+          partition,
+          offset: next,
+          error: (error as Error).message,
+        });
       }
     }
   }
@@ -253,7 +288,13 @@ export class BatcherService {
 function invalid(workspace: string | undefined, operation: unknown, message: string): Decoded {
   return {
     ok: false,
-    deadLetter: { workspace, operation, error: { reason: 'invalid_message', message }, attempts: 0, stage: 'batcher' },
+    deadLetter: {
+      workspace,
+      operation,
+      error: { reason: 'invalid_message', message },
+      attempts: 0,
+      stage: 'batcher',
+    },
   };
 }
 

@@ -10,7 +10,10 @@ export class OperationsController {
   constructor(private readonly batcher: BatcherService) {}
 
   @EventPattern(Topics.operations)
-  async onOperations(@Payload() payload: EachBatchPayload, @Ctx() context: BatchContext): Promise<void> {
+  async onOperations(
+    @Payload() payload: EachBatchPayload,
+    @Ctx() context: BatchContext,
+  ): Promise<void> {
     await this.batcher.consume(payload, context.consumer);
   }
 }

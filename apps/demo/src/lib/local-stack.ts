@@ -1,6 +1,11 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ensureSelfSignedPair, startStack, type Stack, type StackWorkspace } from '@cio-pipeline/stack';
+import {
+  ensureSelfSignedPair,
+  startStack,
+  type Stack,
+  type StackWorkspace,
+} from '@cio-pipeline/stack';
 
 /** The repository root: the nearest folder above this file that holds nx.json. */
 export const ROOT_DIR = findRoot(__dirname);
@@ -20,7 +25,13 @@ function findRoot(start: string): string {
 /** The demo's workspaces: one per region, each at Customer.io's default 100 requests per second. */
 export const DEMO_WORKSPACES: StackWorkspace[] = [
   { siteId: 'site-demo', apiKey: 'key-demo', region: 'us', rateLimit: 100, sandboxRateLimit: 100 },
-  { siteId: 'site-demo-eu', apiKey: 'key-demo-eu', region: 'eu', rateLimit: 100, sandboxRateLimit: 100 },
+  {
+    siteId: 'site-demo-eu',
+    apiKey: 'key-demo-eu',
+    region: 'eu',
+    rateLimit: 100,
+    sandboxRateLimit: 100,
+  },
 ];
 
 export interface LocalStack {
@@ -29,10 +40,15 @@ export interface LocalStack {
 }
 
 /** Starts the whole pipeline on loopback with the gateway serving HTTPS on `gatewayPort`. */
-export async function startLocalStack(namespace: string, gatewayPort?: number): Promise<LocalStack> {
+export async function startLocalStack(
+  namespace: string,
+  gatewayPort?: number,
+): Promise<LocalStack> {
   const kafkaBrokers = process.env['KAFKA_BROKERS'];
   if (kafkaBrokers === undefined || kafkaBrokers === '') {
-    throw new Error('KAFKA_BROKERS is not set: run through tools/kafka/with-kafka.sh, which starts a broker');
+    throw new Error(
+      'KAFKA_BROKERS is not set: run through tools/kafka/with-kafka.sh, which starts a broker',
+    );
   }
   const tls = ensureSelfSignedPair(join(ROOT_DIR, 'tmp', 'tls'));
   const stack = await startStack({
@@ -42,7 +58,9 @@ export async function startLocalStack(namespace: string, gatewayPort?: number): 
     namespace,
     workspaces: DEMO_WORKSPACES,
     tls,
-    ...(gatewayPort === undefined ? {} : { ports: { gateway: gatewayPort, sandbox: 4010, 'sandbox-eu': 4011 } }),
+    ...(gatewayPort === undefined
+      ? {}
+      : { ports: { gateway: gatewayPort, sandbox: 4010, 'sandbox-eu': 4011 } }),
   });
   return { stack, caFile: tls.certFile };
 }

@@ -24,7 +24,13 @@ export interface TrafficPlan {
 }
 
 const PLANS = ['free', 'starter', 'pro', 'enterprise'];
-const EVENTS = ['page_viewed', 'product_viewed', 'added_to_cart', 'checkout_started', 'order_completed'];
+const EVENTS = [
+  'page_viewed',
+  'product_viewed',
+  'added_to_cart',
+  'checkout_started',
+  'order_completed',
+];
 
 /**
  * Replays identify and track traffic like a product's backend sends it:
@@ -57,13 +63,22 @@ export class TrafficReplay {
       while (nextPerson < plan.people) {
         const person = nextPerson++;
         const index = person % this.workspaces.length;
-        await this.replayPerson(clients[index] as TrackClient, this.workspaces[index] as StackWorkspace, person, plan);
+        await this.replayPerson(
+          clients[index] as TrackClient,
+          this.workspaces[index] as StackWorkspace,
+          person,
+          plan,
+        );
       }
     };
     const batchWorker = async () => {
       while (nextBatch < plan.batches) {
         const batch = nextBatch++;
-        await this.sendBatch(this.workspaces[batch % this.workspaces.length] as StackWorkspace, batch, plan);
+        await this.sendBatch(
+          this.workspaces[batch % this.workspaces.length] as StackWorkspace,
+          batch,
+          plan,
+        );
       }
     };
     const workers = [
@@ -88,7 +103,12 @@ export class TrafficReplay {
     });
   }
 
-  private async replayPerson(client: TrackClient, workspace: StackWorkspace, person: number, plan: TrafficPlan) {
+  private async replayPerson(
+    client: TrackClient,
+    workspace: StackWorkspace,
+    person: number,
+    plan: TrafficPlan,
+  ) {
     const id = `user-${person}`;
     const identifySeq = this.next();
     await this.record(workspace, id, identifySeq, () =>
@@ -104,13 +124,21 @@ export class TrafficReplay {
       await this.record(workspace, id, seq, () =>
         client.track(id, {
           name: EVENTS[(person + i) % EVENTS.length],
-          data: { demo_seq: seq, path: `/products/${(person * 7 + i) % 500}`, price: (i % 50) + 0.99 },
+          data: {
+            demo_seq: seq,
+            path: `/products/${(person * 7 + i) % 500}`,
+            price: (i % 50) + 0.99,
+          },
         }),
       );
     }
   }
 
-  private async sendBatch(workspace: StackWorkspace, batch: number, plan: TrafficPlan): Promise<void> {
+  private async sendBatch(
+    workspace: StackWorkspace,
+    batch: number,
+    plan: TrafficPlan,
+  ): Promise<void> {
     const operations: Record<string, unknown>[] = [];
     const seqs: { seq: number; person: string }[] = [];
     for (let i = 0; i < plan.operationsPerBatch; i++) {
@@ -154,7 +182,12 @@ export class TrafficReplay {
     });
   }
 
-  private async record(workspace: StackWorkspace, person: string, seq: number, call: () => Promise<unknown>) {
+  private async record(
+    workspace: StackWorkspace,
+    person: string,
+    seq: number,
+    call: () => Promise<unknown>,
+  ) {
     this.sent.calls += 1;
     await call();
     this.accept(workspace, person, seq);

@@ -70,7 +70,9 @@ export async function verifyDelivery(
   }
   let orderViolations = 0;
   for (const [key, expected] of sent.order) {
-    const arrived = (arrivals.get(key) ?? []).filter((seq, index, list) => list.indexOf(seq) === index);
+    const arrived = (arrivals.get(key) ?? []).filter(
+      (seq, index, list) => list.indexOf(seq) === index,
+    );
     if (arrived.join(',') !== expected.filter((seq) => seen.has(seq)).join(',')) {
       orderViolations += 1;
     }

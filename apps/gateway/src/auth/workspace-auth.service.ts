@@ -32,7 +32,9 @@ export class WorkspaceAuthService {
     // Compare even for an unknown site id, so its absence is not timed apart.
     const matches = timingSafeEqual(digest(apiKey), credential?.keyDigest ?? this.unknownDigest);
     if (credential === undefined || !matches) {
-      throw TrackApiError.unauthorized('site id or API key is not valid for any configured workspace');
+      throw TrackApiError.unauthorized(
+        'site id or API key is not valid for any configured workspace',
+      );
     }
     return credential.workspace;
   }
@@ -40,11 +42,15 @@ export class WorkspaceAuthService {
 
 function parseBasic(authorization: string | undefined): [string, string] {
   if (authorization === undefined || authorization === '') {
-    throw TrackApiError.unauthorized('Authorization header is missing: use Basic auth with site id and API key');
+    throw TrackApiError.unauthorized(
+      'Authorization header is missing: use Basic auth with site id and API key',
+    );
   }
   const [scheme, encoded, ...rest] = authorization.trim().split(/\s+/);
   if (scheme?.toLowerCase() !== 'basic' || encoded === undefined || rest.length > 0) {
-    throw TrackApiError.unauthorized('Authorization header must be "Basic <base64 of site_id:api_key>"');
+    throw TrackApiError.unauthorized(
+      'Authorization header must be "Basic <base64 of site_id:api_key>"',
+    );
   }
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
     throw TrackApiError.unauthorized('Authorization header holds invalid base64');

@@ -54,8 +54,14 @@ export function readTrackLimits(env: EnvReader): TrackLimits {
   return {
     maxOperationBytes: at('CIO_MAX_OPERATION_BYTES', DEFAULT_TRACK_LIMITS.maxOperationBytes),
     maxBatchBytes: at('CIO_MAX_BATCH_BYTES', DEFAULT_TRACK_LIMITS.maxBatchBytes),
-    maxAttributeValueBytes: at('CIO_MAX_ATTRIBUTE_VALUE_BYTES', DEFAULT_TRACK_LIMITS.maxAttributeValueBytes),
-    maxAttributeNameBytes: at('CIO_MAX_ATTRIBUTE_NAME_BYTES', DEFAULT_TRACK_LIMITS.maxAttributeNameBytes),
+    maxAttributeValueBytes: at(
+      'CIO_MAX_ATTRIBUTE_VALUE_BYTES',
+      DEFAULT_TRACK_LIMITS.maxAttributeValueBytes,
+    ),
+    maxAttributeNameBytes: at(
+      'CIO_MAX_ATTRIBUTE_NAME_BYTES',
+      DEFAULT_TRACK_LIMITS.maxAttributeNameBytes,
+    ),
     maxAttributes: at('CIO_MAX_ATTRIBUTES', DEFAULT_TRACK_LIMITS.maxAttributes),
     maxIdentifierBytes: at('CIO_MAX_IDENTIFIER_BYTES', DEFAULT_TRACK_LIMITS.maxIdentifierBytes),
     maxEventNameBytes: at('CIO_MAX_EVENT_NAME_BYTES', DEFAULT_TRACK_LIMITS.maxEventNameBytes),

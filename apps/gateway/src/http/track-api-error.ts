@@ -20,7 +20,9 @@ export class TrackApiError extends HttpException {
 
   static invalid(error: FieldError): TrackApiError {
     const where = error.field === '' ? '' : `${error.field}: `;
-    const message = error.message.startsWith(error.field) ? error.message : `${where}${error.message}`;
+    const message = error.message.startsWith(error.field)
+      ? error.message
+      : `${where}${error.message}`;
     return new TrackApiError(HttpStatus.BAD_REQUEST, message);
   }
 

@@ -24,7 +24,10 @@ export class TrackApiExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
 
     if (exception instanceof TrackApiError) {
-      void reply.status(exception.getStatus()).headers(exception.headers).send(exception.getResponse());
+      void reply
+        .status(exception.getStatus())
+        .headers(exception.headers)
+        .send(exception.getResponse());
       return;
     }
     if (exception instanceof HttpException) {
@@ -54,7 +57,10 @@ function messageOf(exception: HttpException): string {
     return response;
   }
   const message = (response as { message?: unknown }).message;
-  return Array.isArray(message) ? message.join('; ') : String(message ?? exception.message);
+  if (Array.isArray(message)) {
+    return message.join('; ');
+  }
+  return typeof message === 'string' ? message : exception.message;
 }
 
 /** Fastify's own client errors (bad JSON, body too large, bad content type) carry a 4xx status. */

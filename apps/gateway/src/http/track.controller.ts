@@ -52,7 +52,11 @@ export class TrackController {
 
   @Put('v1/customers/:identifier')
   @HttpCode(200)
-  identify(@Req() request: Request, @Param('identifier') identifier: string, @Body() body: unknown) {
+  identify(
+    @Req() request: Request,
+    @Param('identifier') identifier: string,
+    @Body() body: unknown,
+  ) {
     return this.acceptOne(request, fromIdentify(identifier, body, this.options));
   }
 
@@ -76,7 +80,11 @@ export class TrackController {
 
   @Put('v1/customers/:identifier/devices')
   @HttpCode(200)
-  addDevice(@Req() request: Request, @Param('identifier') identifier: string, @Body() body: unknown) {
+  addDevice(
+    @Req() request: Request,
+    @Param('identifier') identifier: string,
+    @Body() body: unknown,
+  ) {
     return this.acceptOne(request, fromAddDevice(identifier, body, this.options));
   }
 

@@ -41,7 +41,11 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
 
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
     this.kafka = createKafka(config.kafka, this.logger);
-    this.producer = new LingerProducer(createIdempotentProducer(this.kafka), config.producer, this.logger);
+    this.producer = new LingerProducer(
+      createIdempotentProducer(this.kafka),
+      config.producer,
+      this.logger,
+    );
   }
 
   onModuleInit(): void {
@@ -66,7 +70,9 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
       throw TrackApiError.unavailable('Kafka is not connected yet', this.config.retryAfterSeconds);
     }
     const acceptedAt = Date.now();
-    const messages = operations.map((operation) => toMessage(workspace, operation, requestId, acceptedAt));
+    const messages = operations.map((operation) =>
+      toMessage(workspace, operation, requestId, acceptedAt),
+    );
     try {
       await this.producer.send(this.config.kafka.topics.operations.name, messages);
     } catch (error) {

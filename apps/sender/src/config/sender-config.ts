@@ -43,7 +43,10 @@ export function readSenderConfig(environment: NodeJS.ProcessEnv = process.env): 
       eu: readUrl(env, 'CIO_EU_URL', 'https://track-eu.customer.io'),
     },
     requestTimeoutMs: env.number('SENDER_REQUEST_TIMEOUT_MS', 10_000, { min: 100 }),
-    maxInFlightPerPartition: env.number('SENDER_MAX_IN_FLIGHT_PER_PARTITION', 16, { min: 1, max: 1000 }),
+    maxInFlightPerPartition: env.number('SENDER_MAX_IN_FLIGHT_PER_PARTITION', 16, {
+      min: 1,
+      max: 1000,
+    }),
     partitionsConsumedConcurrently: env.number('SENDER_PARTITIONS_CONCURRENTLY', 6, { min: 1 }),
     retry: {
       budgetMs: env.number('SENDER_RETRY_BUDGET_MS', 5 * 60_000, { min: 0 }),

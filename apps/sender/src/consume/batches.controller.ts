@@ -10,7 +10,10 @@ export class BatchesController {
   constructor(private readonly batches: BatchesService) {}
 
   @EventPattern(Topics.batches)
-  async onBatches(@Payload() payload: EachBatchPayload, @Ctx() context: BatchContext): Promise<void> {
+  async onBatches(
+    @Payload() payload: EachBatchPayload,
+    @Ctx() context: BatchContext,
+  ): Promise<void> {
     await this.batches.consume(payload, context.consumer);
   }
 }

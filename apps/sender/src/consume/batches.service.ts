@@ -35,7 +35,8 @@ export class BatchesService {
   }
 
   async consume(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale } = payload;
+    const { batch } = payload;
+    const heartbeat = () => payload.heartbeat();
     const offsets = new PartitionOffsets();
     const inFlight: InFlight[] = [];
     let committed: number | undefined;
@@ -45,12 +46,14 @@ export class BatchesService {
       if (next === undefined || next === committed) {
         return;
       }
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(next) }]);
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: String(next) },
+      ]);
       committed = next;
     };
 
     for (const message of batch.messages) {
-      if (!isRunning() || isStale()) {
+      if (!payload.isRunning() || payload.isStale()) {
         break;
       }
       const offset = Number(message.offset);
@@ -93,14 +96,21 @@ export class BatchesService {
   }
 
   /** No credentials for the workspace: nothing can deliver it until one is configured. */
-  private async deadLetterUnknown(siteId: string | undefined, body: Buffer, source: DeadLetter['source']) {
+  private async deadLetterUnknown(
+    siteId: string | undefined,
+    body: Buffer,
+    source: DeadLetter['source'],
+  ) {
     let operations: unknown[];
     try {
       operations = (JSON.parse(body.toString('utf8')) as { batch: unknown[] }).batch;
     } catch {
       operations = [body.toString('utf8')];
     }
-    this.logger.error({ message: 'batch for a workspace with no credentials dead-lettered', workspace: siteId });
+    this.logger.error({
+      message: 'batch for a workspace with no credentials dead-lettered',
+      workspace: siteId,
+    });
     const error = {
       reason: 'unknown_workspace',
       message: `no credentials configured for workspace ${siteId ?? '(none)'}: add it to CIO_WORKSPACES and replay`,
@@ -125,11 +135,16 @@ export class BatchesService {
     heartbeat: () => Promise<void>,
   ): Promise<void> {
     for (;;) {
-      const blocking = inFlight.filter((other) => other.workspace === workspace && overlaps(other.persons, persons));
+      const blocking = inFlight.filter(
+        (other) => other.workspace === workspace && overlaps(other.persons, persons),
+      );
       if (inFlight.length < this.config.maxInFlightPerPartition && blocking.length === 0) {
         return;
       }
-      const waitFor = blocking.length > 0 ? blocking.map((other) => other.done) : inFlight.map((other) => other.done);
+      const waitFor =
+        blocking.length > 0
+          ? blocking.map((other) => other.done)
+          : inFlight.map((other) => other.done);
       await this.raceHeartbeat(Promise.race(waitFor), heartbeat);
     }
   }
@@ -141,18 +156,19 @@ export class BatchesService {
   }
 
   /** Waits for `work`, sending a heartbeat every few seconds so a slow Customer.io causes no rebalance. */
-  private async raceHeartbeat(work: Promise<unknown>, heartbeat: () => Promise<void>): Promise<void> {
-    let finished = false;
-    const done = work.then(() => {
-      finished = true;
-    });
-    while (!finished) {
-      await Promise.race([done, sleep(1000)]);
-      if (!finished) {
-        await heartbeat().catch((error: unknown) => {
-          this.logger.warn({ message: 'heartbeat failed', error: (error as Error).message });
-        });
+  private async raceHeartbeat(
+    work: Promise<unknown>,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    const done = work.then(() => true);
+    for (;;) {
+      const finished = await Promise.race([done, sleep(1000).then(() => false)]);
+      if (finished) {
+        return;
       }
+      await heartbeat().catch((error: unknown) => {
+        this.logger.warn({ message: 'heartbeat failed', error: (error as Error).message });
+      });
     }
   }
 }

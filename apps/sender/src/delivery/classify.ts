@@ -70,7 +70,8 @@ export function parsePartialErrors(body: string): ItemError[] | undefined {
       {
         batch_index: index,
         reason: typeof entry['reason'] === 'string' ? entry['reason'] : 'rejected',
-        message: typeof entry['message'] === 'string' ? entry['message'] : 'rejected by Customer.io',
+        message:
+          typeof entry['message'] === 'string' ? entry['message'] : 'rejected by Customer.io',
         ...(field === undefined ? {} : { field }),
       },
     ];
@@ -80,7 +81,8 @@ export function parsePartialErrors(body: string): ItemError[] | undefined {
 /** Reads Customer.io's `{"meta": {"error": ...}}` or `{"meta": {"errors": [...]}}` message. */
 export function errorMessageOf(body: string): string {
   try {
-    const meta = (JSON.parse(body) as { meta?: { error?: unknown; errors?: unknown } } | null)?.meta;
+    const meta = (JSON.parse(body) as { meta?: { error?: unknown; errors?: unknown } } | null)
+      ?.meta;
     if (typeof meta?.error === 'string') {
       return meta.error;
     }

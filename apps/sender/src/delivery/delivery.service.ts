@@ -52,7 +52,11 @@ export class DeliveryService {
   ) {}
 
   async deliver(job: DeliveryJob): Promise<void> {
-    await this.deliverPart(job, { body: job.body, operations: undefined, count: job.operationCount });
+    await this.deliverPart(job, {
+      body: job.body,
+      operations: undefined,
+      count: job.operationCount,
+    });
   }
 
   limiterOf(workspace: Workspace): WorkspaceLimiter {
@@ -70,7 +74,9 @@ export class DeliveryService {
   }
 
   limiterStates(): Record<string, ReturnType<WorkspaceLimiter['state']>> {
-    return Object.fromEntries([...this.limiters].map(([siteId, limiter]) => [siteId, limiter.state()]));
+    return Object.fromEntries(
+      [...this.limiters].map(([siteId, limiter]) => [siteId, limiter.state()]),
+    );
   }
 
   /** Holds every workspace's next request for `ms`. */
@@ -102,7 +108,10 @@ export class DeliveryService {
           throw error;
         }
         this.stats.transportErrors += 1;
-        const failure = { reason: error.timedOut ? 'timeout' : 'network_error', message: error.message };
+        const failure = {
+          reason: error.timedOut ? 'timeout' : 'network_error',
+          message: error.message,
+        };
         if (await this.retryOrGiveUp(job, part, attempt, startedAt, failure)) {
           continue;
         }
@@ -127,22 +136,33 @@ export class DeliveryService {
           await this.isolate(job, part, response, attempt);
           return;
         case 'throttled': {
-          const waitMs = (response.retryAfterSeconds ?? 0) * 1000 || this.config.retry.throttleBackoffMs;
+          const waitMs =
+            (response.retryAfterSeconds ?? 0) * 1000 || this.config.retry.throttleBackoffMs;
           limiter.throttled(waitMs);
-          this.logger.warn({ message: 'throttled by Customer.io', workspace: workspace.siteId, waitMs, attempt });
+          this.logger.warn({
+            message: 'throttled by Customer.io',
+            workspace: workspace.siteId,
+            waitMs,
+            attempt,
+          });
           continue;
         }
         case 'unauthorized':
         case 'misrouted': {
-          const why = kind === 'unauthorized'
-            ? `Customer.io rejected the credentials (${response.status}): ${errorMessageOf(response.body)}`
-            : `Customer.io redirected the request (${response.status}): check the workspace's region`;
+          const why =
+            kind === 'unauthorized'
+              ? `Customer.io rejected the credentials (${response.status}): ${errorMessageOf(response.body)}`
+              : `Customer.io redirected the request (${response.status}): check the workspace's region`;
           await this.pauseWorkspace(workspace, why);
           attempt -= 1;
           continue;
         }
         case 'retriable': {
-          const failure = { reason: 'server_error', message: errorMessageOf(response.body), status: response.status };
+          const failure = {
+            reason: 'server_error',
+            message: errorMessageOf(response.body),
+            status: response.status,
+          };
           if (await this.retryOrGiveUp(job, part, attempt, startedAt, failure)) {
             continue;
           }
@@ -192,7 +212,12 @@ export class DeliveryService {
   }
 
   /** Splits a batch Customer.io rejected whole, so the valid operations still go through. */
-  private async isolate(job: DeliveryJob, part: Part, response: TrackResponse, attempt: number): Promise<void> {
+  private async isolate(
+    job: DeliveryJob,
+    part: Part,
+    response: TrackResponse,
+    attempt: number,
+  ): Promise<void> {
     const operations = operationsOf(part);
     if (operations.length <= 1) {
       await this.deadLetterAll(job, part, attempt, {
@@ -210,7 +235,12 @@ export class DeliveryService {
     }
   }
 
-  private async deadLetterItems(job: DeliveryJob, part: Part, response: TrackResponse, attempt: number) {
+  private async deadLetterItems(
+    job: DeliveryJob,
+    part: Part,
+    response: TrackResponse,
+    attempt: number,
+  ) {
     const errors = parsePartialErrors(response.body);
     const operations = operationsOf(part);
     if (errors === undefined) {
@@ -222,7 +252,9 @@ export class DeliveryService {
       this.stats.delivered += part.count;
       return;
     }
-    const failed = new Map(errors.filter((e) => e.batch_index < operations.length).map((e) => [e.batch_index, e]));
+    const failed = new Map(
+      errors.filter((e) => e.batch_index < operations.length).map((e) => [e.batch_index, e]),
+    );
     const letters = [...failed.values()].map((error) =>
       this.letterOf(job, operations[error.batch_index], attempt, {
         reason: error.reason,
@@ -236,7 +268,12 @@ export class DeliveryService {
     this.stats.delivered += part.count - letters.length;
   }
 
-  private async deadLetterAll(job: DeliveryJob, part: Part, attempt: number, error: DeadLetterError) {
+  private async deadLetterAll(
+    job: DeliveryJob,
+    part: Part,
+    attempt: number,
+    error: DeadLetterError,
+  ) {
     const operations = operationsOf(part);
     this.logger.warn({
       message: 'operations dead-lettered',
@@ -247,11 +284,18 @@ export class DeliveryService {
       reason: error.reason,
       status: error.status,
     });
-    await this.deadLetters.write(operations.map((operation) => this.letterOf(job, operation, attempt, error)));
+    await this.deadLetters.write(
+      operations.map((operation) => this.letterOf(job, operation, attempt, error)),
+    );
     this.stats.deadLettered += operations.length;
   }
 
-  private letterOf(job: DeliveryJob, operation: unknown, attempts: number, error: DeadLetterError): DeadLetter {
+  private letterOf(
+    job: DeliveryJob,
+    operation: unknown,
+    attempts: number,
+    error: DeadLetterError,
+  ): DeadLetter {
     return {
       workspace: job.workspace.siteId,
       operation,

@@ -1,6 +1,11 @@
 import { Logger } from '@nestjs/common';
 import type { Kafka, Producer } from 'kafkajs';
-import { createIdempotentProducer, createKafka, ensureTopics, KafkaBatchServer } from '@cio-pipeline/kafka';
+import {
+  createIdempotentProducer,
+  createKafka,
+  ensureTopics,
+  KafkaBatchServer,
+} from '@cio-pipeline/kafka';
 import type { SenderConfig } from '../config/sender-config';
 
 /** The sender's Kafka clients: a consumer group member and the dead-letter producer. */

@@ -54,9 +54,12 @@ export class TrackClient {
         body: text,
       };
     } catch (error) {
-      const timedOut = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError';
+      const timedOut =
+        (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError';
       const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
-      throw new TransportError(`request to ${baseUrl} failed: ${reason}`, timedOut, { cause: error });
+      throw new TransportError(`request to ${baseUrl} failed: ${reason}`, timedOut, {
+        cause: error,
+      });
     }
   }
 
@@ -66,7 +69,10 @@ export class TrackClient {
 }
 
 /** Reads Retry-After as seconds or as an HTTP date; ignores anything else. */
-export function parseRetryAfter(header: string | string[] | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  header: string | string[] | undefined,
+  now = Date.now(),
+): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined || value.trim() === '') {
     return undefined;

@@ -63,7 +63,9 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     throw new Error('KafkaBatchServer reports its state through `monitor`, not events');
   }
 
-  unwrap<T>(): T {
+  // The signature is NestJS's `Server.unwrap`, which callers type at the call.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  unwrap<T = Consumer>(): T {
     if (this.consumer === undefined) {
       throw new Error('the Kafka consumer is not created until the server listens');
     }
@@ -90,7 +92,9 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
 
     for (const topic of topics) {
       if (this.getHandlerByPattern(topic.pattern) === null) {
-        throw new Error(`no @EventPattern('${topic.pattern}') handler is registered for topic ${topic.name}`);
+        throw new Error(
+          `no @EventPattern('${topic.pattern}') handler is registered for topic ${topic.name}`,
+        );
       }
     }
     await consumer.connect();
@@ -104,12 +108,14 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   }
 
   private async dispatch(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
-    const pattern = this.options.topics.find((topic) => topic.name === payload.batch.topic)?.pattern;
+    const pattern = this.options.topics.find(
+      (topic) => topic.name === payload.batch.topic,
+    )?.pattern;
     const handler = pattern === undefined ? null : this.getHandlerByPattern(pattern);
     if (handler === null) {
       throw new Error(`no handler for topic ${payload.batch.topic}`);
     }
-    const result = await handler(payload, new BatchContext([payload, consumer]));
+    const result: unknown = await handler(payload, new BatchContext([payload, consumer]));
     await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
     this.monitor.recordBatch();
   }

@@ -89,12 +89,18 @@ export class LingerProducer {
     const bytes = messages.reduce((sum, message) => sum + sizeOf(message), 0);
     const pendingBytes = this.queuedBytes + this.inFlightBytes;
     if (pendingBytes + bytes > this.options.maxPendingBytes) {
-      return Promise.reject(new ProducerOverloadedError(pendingBytes, this.options.maxPendingBytes));
+      return Promise.reject(
+        new ProducerOverloadedError(pendingBytes, this.options.maxPendingBytes),
+      );
     }
 
     return new Promise<void>((resolve, reject) => {
       const deadline = setTimeout(() => {
-        reject(new KafkaUnavailableError(`Kafka did not acknowledge within ${this.options.sendTimeoutMs} ms`));
+        reject(
+          new KafkaUnavailableError(
+            `Kafka did not acknowledge within ${this.options.sendTimeoutMs} ms`,
+          ),
+        );
       }, this.options.sendTimeoutMs);
       this.queue.push({
         topic,
@@ -174,7 +180,11 @@ export class LingerProducer {
     } catch (error) {
       const cause = error as Error;
       this.lastError = cause.message;
-      this.logger.error({ message: 'Kafka write failed', error: cause.message, sends: taken.length });
+      this.logger.error({
+        message: 'Kafka write failed',
+        error: cause.message,
+        sends: taken.length,
+      });
       const failure = new KafkaUnavailableError(`Kafka write failed: ${cause.message}`, { cause });
       for (const pending of taken) {
         pending.reject(failure);
@@ -200,7 +210,7 @@ function groupByTopic(pending: Pending[]): TopicMessages[] {
 
 function sizeOf(message: Message): number {
   const value = message.value;
-  if (value === null || value === undefined) {
+  if (value === null) {
     return 0;
   }
   return typeof value === 'string' ? Buffer.byteLength(value) : value.length;

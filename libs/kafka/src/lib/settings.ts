@@ -38,7 +38,9 @@ export function readKafkaSettings(env: EnvReader, clientId: string): KafkaSettin
   // A prefix keeps several pipelines (or test runs) apart on one cluster.
   const prefix = env.string('KAFKA_TOPIC_PREFIX', '');
   if (!/^[\w.-]*$/.test(prefix)) {
-    env.report(`KAFKA_TOPIC_PREFIX=${JSON.stringify(prefix)} is invalid: use letters, digits, '.', '_' and '-'`);
+    env.report(
+      `KAFKA_TOPIC_PREFIX=${JSON.stringify(prefix)} is invalid: use letters, digits, '.', '_' and '-'`,
+    );
   }
   const replicationFactor = env.number('KAFKA_REPLICATION_FACTOR', 1, { min: 1, max: 7 });
   const topic = (key: keyof typeof Topics, setting: string, partitions: number, days: number) => ({

@@ -103,8 +103,8 @@ export class WorkspaceLimiter {
     return {
       limit: this.options.limit,
       rate: this.rate,
-      queued: (counts.QUEUED ?? 0) + (counts.RECEIVED ?? 0),
-      running: (counts.RUNNING ?? 0) + (counts.EXECUTING ?? 0),
+      queued: counts.QUEUED + counts.RECEIVED,
+      running: counts.RUNNING + counts.EXECUTING,
       pausedUntil: this.pausedUntil,
     };
   }

@@ -33,8 +33,15 @@ export class EnvReader {
     const value = Number(raw);
     const { min = -Infinity, max = Infinity, integer = true } = range;
     const kind = integer ? 'a whole number' : 'a number';
-    if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-      this.problems.push(`${name}=${JSON.stringify(raw)} is invalid: expected ${kind}${describeRange(min, max)}`);
+    if (
+      !Number.isFinite(value) ||
+      (integer && !Number.isInteger(value)) ||
+      value < min ||
+      value > max
+    ) {
+      this.problems.push(
+        `${name}=${JSON.stringify(raw)} is invalid: expected ${kind}${describeRange(min, max)}`,
+      );
       return fallback;
     }
     return value;
@@ -63,7 +70,9 @@ export class EnvReader {
     if ((allowed as readonly string[]).includes(raw)) {
       return raw as T;
     }
-    this.problems.push(`${name}=${JSON.stringify(raw)} is invalid: expected one of ${allowed.join(', ')}`);
+    this.problems.push(
+      `${name}=${JSON.stringify(raw)} is invalid: expected one of ${allowed.join(', ')}`,
+    );
     return fallback;
   }
 

@@ -21,7 +21,10 @@ export const DEFAULT_RATE_LIMIT = 100;
  */
 export function readWorkspaces(env: EnvReader, fallback: string): Workspace[] {
   const file = env.optionalString('CIO_WORKSPACES_FILE');
-  const entries = file === undefined ? parseList(env, env.string('CIO_WORKSPACES', fallback)) : readFile(env, file);
+  const entries =
+    file === undefined
+      ? parseList(env, env.string('CIO_WORKSPACES', fallback))
+      : readFile(env, file);
   const seen = new Set<string>();
   for (const workspace of entries) {
     if (seen.has(workspace.siteId)) {
@@ -42,7 +45,8 @@ function parseList(env: EnvReader, text: string): Workspace[] {
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '')
     .forEach((entry, index) => {
-      const [siteId = '', apiKey = '', region = 'us', rate = String(DEFAULT_RATE_LIMIT)] = entry.split(':');
+      const [siteId = '', apiKey = '', region = 'us', rate = String(DEFAULT_RATE_LIMIT)] =
+        entry.split(':');
       const workspace = checkWorkspace(env, `CIO_WORKSPACES entry ${index + 1}`, {
         siteId,
         apiKey,
@@ -61,7 +65,9 @@ function readFile(env: EnvReader, file: string): Workspace[] {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    env.report(`CIO_WORKSPACES_FILE ${file} could not be read as JSON: ${(error as Error).message}`);
+    env.report(
+      `CIO_WORKSPACES_FILE ${file} could not be read as JSON: ${(error as Error).message}`,
+    );
     return [];
   }
   if (!Array.isArray(parsed)) {
@@ -70,7 +76,10 @@ function readFile(env: EnvReader, file: string): Workspace[] {
   }
   const workspaces: Workspace[] = [];
   parsed.forEach((item: unknown, index) => {
-    const record = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    const record = (typeof item === 'object' && item !== null ? item : {}) as Record<
+      string,
+      unknown
+    >;
     const workspace = checkWorkspace(env, `CIO_WORKSPACES_FILE item ${index}`, {
       siteId: record['siteId'],
       apiKey: record['apiKey'],
@@ -101,7 +110,9 @@ function checkWorkspace(
   }
   const rate = raw.rateLimit;
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
-    problems.push(`rate limit ${JSON.stringify(rate)} is invalid: expected requests per second above 0`);
+    problems.push(
+      `rate limit ${JSON.stringify(rate)} is invalid: expected requests per second above 0`,
+    );
   }
   if (problems.length > 0) {
     env.report(`${where}: ${problems.join('; ')}`);

@@ -1,7 +1,13 @@
 import { BATCH_ENVELOPE_BYTES, type TrackLimits } from './limits';
 import type { Operation } from './operation';
 import { validateOperation, type ValidateOptions } from './validate-operation';
-import { describeType, fail, isPlainObject, type FieldError, type Parsed } from './validation-error';
+import {
+  describeType,
+  fail,
+  isPlainObject,
+  type FieldError,
+  type Parsed,
+} from './validation-error';
 
 /** One entry of a 207 response's `errors[]`. */
 export interface BatchItemError extends FieldError {

@@ -88,8 +88,7 @@ export function personKeyOf(operation: Operation): string {
   if ('object_type_id' in identifiers) {
     return `object:${identifiers.object_type_id}:${identifiers.object_id}`;
   }
-  const [kind, value] = Object.entries(identifiers)[0] ?? ['', ''];
-  const text = String(value);
+  const [kind, text] = Object.entries(identifiers)[0] ?? ['', ''];
   // Customer.io compares emails without case, so one person's keys must match.
   return `${kind}:${kind === 'email' ? text.toLowerCase() : text}`;
 }

@@ -47,7 +47,7 @@ export function fromIdentify(
   if (cio_relationships !== undefined) {
     input['cio_relationships'] = relationshipsOf(cio_relationships);
   }
-  return prefixErrors(validateOperation(input, options), { 'timestamp': '_timestamp' });
+  return prefixErrors(validateOperation(input, options), { timestamp: '_timestamp' });
 }
 
 export function fromTrack(
@@ -79,7 +79,14 @@ export function fromTrack(
   } else {
     return fail('anonymous_id', 'required', 'anonymous_id is required for an anonymous event');
   }
-  const input: Record<string, unknown> = { type: 'person', action, identifiers, name, id, timestamp };
+  const input: Record<string, unknown> = {
+    type: 'person',
+    action,
+    identifiers,
+    name,
+    id,
+    timestamp,
+  };
   if (data !== undefined) {
     input['attributes'] = data;
   }
@@ -152,7 +159,10 @@ function relationshipsOf(value: unknown): unknown {
 }
 
 /** Names v1 fields in errors with their v1 names rather than the v2 ones. */
-function prefixErrors(result: Parsed<Operation>, renames: Record<string, string>): Parsed<Operation> {
+function prefixErrors(
+  result: Parsed<Operation>,
+  renames: Record<string, string>,
+): Parsed<Operation> {
   if (result.ok) {
     return result;
   }

@@ -88,7 +88,9 @@ export function validateOperation(input: unknown, options: ValidateOptions): Par
   return ok(operation);
 }
 
-function parseHead(input: Record<string, unknown>): Parsed<{ type: OperationType; action: Action }> {
+function parseHead(
+  input: Record<string, unknown>,
+): Parsed<{ type: OperationType; action: Action }> {
   const { type, action } = input;
   if (type === undefined) {
     return fail('type', 'required', 'type is required: one of person, object, delivery');
@@ -112,7 +114,11 @@ function applyIdentifiers(
 ): Parsed<true> {
   if (operation.action === 'merge') {
     if (input['identifiers'] !== undefined) {
-      return fail('identifiers', 'unknown_field', 'a merge names its people in primary and secondary');
+      return fail(
+        'identifiers',
+        'unknown_field',
+        'a merge names its people in primary and secondary',
+      );
     }
     return ok(true);
   }
@@ -166,7 +172,11 @@ function parseObjectIdentifiers(
   field: string,
   limits: TrackLimits,
 ): Parsed<Identifiers> {
-  const objectType = checkIdentifierValue(value['object_type_id'], `${field}.object_type_id`, limits);
+  const objectType = checkIdentifierValue(
+    value['object_type_id'],
+    `${field}.object_type_id`,
+    limits,
+  );
   if (!objectType.ok) {
     return objectType;
   }
@@ -274,7 +284,11 @@ function applyAttributes(
     return ok(true);
   }
   if (!isPlainObject(value)) {
-    return fail('attributes', 'invalid_type', `attributes must be an object, got ${describeType(value)}`);
+    return fail(
+      'attributes',
+      'invalid_type',
+      `attributes must be an object, got ${describeType(value)}`,
+    );
   }
   // Event data travels in attributes in v2 and is not held to person-attribute limits.
   const parsed = EVENT_ACTIONS.has(operation.action)
@@ -304,7 +318,12 @@ export function checkAttributes(
   for (const name of names) {
     const nameBytes = byteLength(name);
     if (nameBytes > limits.maxAttributeNameBytes) {
-      return tooLarge(`${field}.${name.slice(0, 40)}`, 'attribute name', nameBytes, limits.maxAttributeNameBytes);
+      return tooLarge(
+        `${field}.${name.slice(0, 40)}`,
+        'attribute name',
+        nameBytes,
+        limits.maxAttributeNameBytes,
+      );
     }
     const attribute = value[name];
     if (attribute === undefined) {

@@ -41,7 +41,9 @@ export class SandboxClient {
     });
     const text = await response.text();
     if (!response.ok) {
-      throw new Error(`sandbox ${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+      throw new Error(
+        `sandbox ${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`,
+      );
     }
     return JSON.parse(text) as unknown;
   }

@@ -26,7 +26,9 @@ export class ServiceProcess {
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return (
+      this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+    );
   }
 
   start(): void {
@@ -42,7 +44,11 @@ export class ServiceProcess {
     });
     child.stdout.pipe(this.log, { end: false });
     child.stderr.pipe(this.log, { end: false });
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        resolve(code);
+      }),
+    );
     this.child = child;
     this.starts += 1;
   }

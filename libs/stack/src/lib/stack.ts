@@ -81,7 +81,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const planned: Planned[] = [];
-  const plan = (role: ServiceRole, app: string, index: number, portValue: number, env: Record<string, string>) => {
+  const plan = (
+    role: ServiceRole,
+    app: string,
+    index: number,
+    portValue: number,
+    env: Record<string, string>,
+  ) => {
     const name = index === 0 ? role : `${role}-${index + 1}`;
     const process = new ServiceProcess({
       name,

@@ -21,7 +21,9 @@ export async function waitUntil(
     }
     await sleep(intervalMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ''}`,
+  );
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -36,7 +38,9 @@ export function freePort(): Promise<number> {
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
+      server.close(() => {
+        resolve(port);
+      });
     });
   });
 }
@@ -51,9 +55,13 @@ export function httpStatus(url: string): Promise<number> {
   return new Promise((resolve) => {
     const request = get(url, { rejectUnauthorized: false, timeout: 2000 }, (response) => {
       response.resume();
-      response.on('end', () => resolve(response.statusCode ?? 0));
+      response.on('end', () => {
+        resolve(response.statusCode ?? 0);
+      });
     });
     request.on('timeout', () => request.destroy());
-    request.on('error', () => resolve(0));
+    request.on('error', () => {
+      resolve(0);
+    });
   });
 }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: format check, lint, type checks, then the unit and
+# integration tests of every project against a real Kafka broker, which it
+# starts (and stops) unless KAFKA_BROKERS names one.
+set -euo pipefail
+
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT_DIR/tools/setup.sh"
+cd "$ROOT_DIR"
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+
+echo "test: format check"
+npx prettier --check . --log-level warn
+
+echo "test: lint and type checks"
+npx nx run-many -t lint typecheck --output-style=static
+
+echo "test: unit and integration tests"
+bash tools/kafka/with-kafka.sh npx nx run-many -t test --output-style=static --skip-nx-cache
