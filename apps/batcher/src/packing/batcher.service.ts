@@ -18,7 +18,7 @@ import { BatchBuffer, type PackedBatch, type Source } from './batch-buffer';
 export const BATCH_WRITER = Symbol('BATCH_WRITER');
 
 type Decoded =
-  | { ok: true; envelope: OperationEnvelope; serialized: string; bytes: number }
+  | { ok: true; envelope: OperationEnvelope }
   | { ok: false; deadLetter: Omit<DeadLetter, 'source' | 'failedAt'> };
 
 /**
@@ -62,8 +62,11 @@ export class BatcherService {
       await this.waitForRoom(heartbeat);
       const offset = Number(message.offset);
       const source = { partition, offset };
-      this.offsetsOf(partition, offset).track(offset);
-      this.add(message, source, batch.topic);
+      const decoded = this.decode(message);
+      // Every operation, or the one dead letter of a bad message, completes one part.
+      const parts = decoded.ok ? decoded.envelope.operations.length : 1;
+      this.offsetsOf(partition, offset).track(offset, parts);
+      this.add(decoded, source, batch.topic, message.offset);
       payload.resolveOffset(message.offset);
     }
     await heartbeat();
@@ -92,26 +95,48 @@ export class BatcherService {
     return this.bufferedBytes;
   }
 
-  private add(message: KafkaMessage, source: Source, topic: string): void {
-    const decoded = this.decode(message);
+  /** Adds a message's operations to their workspace's batch, or dead-letters them. */
+  private add(decoded: Decoded, source: Source, topic: string, offset: string): void {
     if (!decoded.ok) {
-      this.deadLetter(decoded.deadLetter, source, topic, message.offset);
+      this.deadLetter(decoded.deadLetter, source, topic, offset);
       return;
     }
-    const { envelope, serialized, bytes } = decoded;
-    let buffer = this.buffers.get(envelope.workspace);
-    if (buffer !== undefined && !buffer.fits(bytes)) {
-      this.flush(envelope.workspace);
-      buffer = undefined;
+    const { workspace, acceptedAt, operations } = decoded.envelope;
+    for (const operation of operations) {
+      const checked = validateOperation(operation, { limits: this.limits });
+      if (!checked.ok) {
+        const { reason, message: detail, field } = checked.error;
+        const error = { reason, message: detail, field };
+        this.deadLetter(
+          { workspace, operation, error, attempts: 0, stage: 'batcher' },
+          source,
+          topic,
+          offset,
+        );
+        continue;
+      }
+      const serialized = JSON.stringify(checked.value);
+      const bytes = Buffer.byteLength(serialized, 'utf8');
+      const buffer = this.bufferFor(workspace, bytes);
+      const before = buffer.bytes;
+      buffer.add(serialized, bytes, personKeyOf(checked.value), acceptedAt, source);
+      this.bufferedBytes += buffer.bytes - before;
     }
-    if (buffer === undefined) {
-      buffer = new BatchBuffer(envelope.workspace, this.config.maxBatchBytes);
-      this.buffers.set(envelope.workspace, buffer);
-      this.startLinger(envelope.workspace);
+  }
+
+  /** Returns the workspace's open batch, writing the current one first when `bytes` would not fit. */
+  private bufferFor(workspace: string, bytes: number): BatchBuffer {
+    const current = this.buffers.get(workspace);
+    if (current !== undefined && current.fits(bytes)) {
+      return current;
     }
-    const before = buffer.bytes;
-    buffer.add(serialized, bytes, personKeyOf(envelope.operation), envelope.acceptedAt, source);
-    this.bufferedBytes += buffer.bytes - before;
+    if (current !== undefined) {
+      this.flush(workspace);
+    }
+    const buffer = new BatchBuffer(workspace, this.config.maxBatchBytes);
+    this.buffers.set(workspace, buffer);
+    this.startLinger(workspace);
+    return buffer;
   }
 
   private decode(message: KafkaMessage): Decoded {
@@ -122,40 +147,16 @@ export class BatcherService {
     } catch (error) {
       return invalid(undefined, text, `message is not valid JSON: ${(error as Error).message}`);
     }
-    const workspace = envelope.workspace;
-    if (
-      typeof workspace !== 'string' ||
-      workspace === '' ||
-      typeof envelope.acceptedAt !== 'number'
-    ) {
+    const { workspace, acceptedAt, operations } = envelope;
+    if (typeof workspace !== 'string' || workspace === '' || typeof acceptedAt !== 'number') {
       return invalid(undefined, envelope, 'message lacks a workspace or acceptedAt');
     }
-    const checked = validateOperation(envelope.operation, { limits: this.limits });
-    if (!checked.ok) {
-      const { reason, message: detail, field } = checked.error;
-      return {
-        ok: false,
-        deadLetter: {
-          workspace,
-          operation: envelope.operation,
-          error: { reason, message: detail, field },
-          attempts: 0,
-          stage: 'batcher',
-        },
-      };
+    if (!Array.isArray(operations) || operations.length === 0) {
+      return invalid(workspace, envelope, 'message holds no operations array');
     }
-    const serialized = JSON.stringify(checked.value);
-    const bytes = Buffer.byteLength(serialized, 'utf8');
     return {
       ok: true,
-      envelope: {
-        workspace,
-        acceptedAt: envelope.acceptedAt,
-        requestId: envelope.requestId ?? '',
-        operation: checked.value,
-      },
-      serialized,
-      bytes,
+      envelope: { workspace, acceptedAt, requestId: envelope.requestId ?? '', operations },
     };
   }
 

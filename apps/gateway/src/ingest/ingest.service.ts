@@ -18,6 +18,7 @@ import {
 import {
   Headers,
   operationKey,
+  personKeyOf,
   type Operation,
   type OperationEnvelope,
 } from '@cio-pipeline/schemas';
@@ -70,8 +71,8 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
       throw TrackApiError.unavailable('Kafka is not connected yet', this.config.retryAfterSeconds);
     }
     const acceptedAt = Date.now();
-    const messages = operations.map((operation) =>
-      toMessage(workspace, operation, requestId, acceptedAt),
+    const messages = groupByPerson(operations).map((group) =>
+      toMessage(workspace, group, requestId, acceptedAt),
     );
     try {
       await this.producer.send(this.config.kafka.topics.operations.name, messages);
@@ -116,20 +117,41 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
+/**
+ * Groups a request's operations by person, each group in request order. One
+ * Kafka message per person keeps that person's order and writes fewer
+ * messages than operations when a batch call names someone more than once.
+ */
+function groupByPerson(operations: Operation[]): Operation[][] {
+  const groups = new Map<string, Operation[]>();
+  for (const operation of operations) {
+    const key = personKeyOf(operation);
+    const group = groups.get(key);
+    if (group === undefined) {
+      groups.set(key, [operation]);
+    } else {
+      group.push(operation);
+    }
+  }
+  return [...groups.values()];
+}
+
 function toMessage(
   workspace: string,
-  operation: Operation,
+  operations: Operation[],
   requestId: string,
   acceptedAt: number,
 ): Message {
-  const envelope: OperationEnvelope = { workspace, acceptedAt, requestId, operation };
+  const envelope: OperationEnvelope = { workspace, acceptedAt, requestId, operations };
+  const [first] = operations as [Operation];
   return {
-    key: operationKey(workspace, operation),
+    key: operationKey(workspace, first),
     value: JSON.stringify(envelope),
     headers: {
       [Headers.workspace]: workspace,
       [Headers.requestId]: requestId,
       [Headers.acceptedAt]: String(acceptedAt),
+      [Headers.operationCount]: String(operations.length),
     },
   };
 }

@@ -68,15 +68,16 @@ export interface Operation {
 export type Region = 'us' | 'eu';
 
 /**
- * Message of the operations topic. Carries no credential: the workspace is
- * named by its site id only, and the sender looks the key up in its settings.
+ * Message of the operations topic: one person's operations from one request,
+ * in request order. Carries no credential: the workspace is named by its
+ * site id only, and the sender looks the key up in its settings.
  */
 export interface OperationEnvelope {
   workspace: string;
   /** Gateway acceptance time, unix milliseconds. */
   acceptedAt: number;
   requestId: string;
-  operation: Operation;
+  operations: Operation[];
 }
 
 /** Text that identifies the person (or object) an operation is about, for ordering. */

@@ -4,7 +4,7 @@
  * and retention are settings applied when the topics are created.
  */
 export const Topics = {
-  /** One accepted operation per message, keyed by workspace and person. */
+  /** One person's operations from one request per message, keyed by workspace and person. */
   operations: 'cio.operations.v1',
   /** One `/api/v2/batch` body per message, keyed by workspace. */
   batches: 'cio.batches.v1',
@@ -19,7 +19,7 @@ export const Headers = {
   workspace: 'cio-workspace',
   requestId: 'cio-request-id',
   acceptedAt: 'cio-accepted-at',
-  /** Batches only: number of operations in the body. */
+  /** Number of operations in the message (operations and batches topics). */
   operationCount: 'cio-operation-count',
   /** Batches only: distinct person hashes of the body, see `PersonHashes`. */
   personHashes: 'cio-person-hashes',
