@@ -1,5 +1,8 @@
 const path = require('node:path');
 
+// Services under test log only warnings and errors unless LOG_LEVEL says otherwise.
+process.env.LOG_LEVEL ??= 'warn';
+
 /** Shared Jest settings: ts-jest with the workspace path aliases mapped to library sources. */
 module.exports = function jestPreset(projectDir) {
   return {

@@ -3,18 +3,21 @@ import { WorkspaceAuthService } from './auth/workspace-auth.service';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway-config';
 import { HealthController } from './health/health.controller';
 import { TrackController } from './http/track.controller';
+import { TrackGrpcController } from './grpc/track.grpc.controller';
 import { IngestService } from './ingest/ingest.service';
+import { TrackApiService } from './ingest/track-api.service';
 
 @Module({})
 export class AppModule {
   static register(config: GatewayConfig) {
     return {
       module: AppModule,
-      controllers: [TrackController, HealthController],
+      controllers: [TrackController, TrackGrpcController, HealthController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         WorkspaceAuthService,
         IngestService,
+        TrackApiService,
       ],
     };
   }

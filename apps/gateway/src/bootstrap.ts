@@ -2,10 +2,35 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { readFileSync } from 'node:fs';
 import { createJsonLogger } from '@cio-pipeline/runtime';
-import { UlidFactory } from '@cio-pipeline/schemas';
+import { TRACK_PROTO_PACKAGE, TRACK_PROTO_PATH, UlidFactory } from '@cio-pipeline/schemas';
+import { ServerCredentials } from '@grpc/grpc-js';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { AppModule } from './app.module';
 import type { GatewayConfig } from './config/gateway-config';
 import { TrackApiExceptionFilter } from './http/track-api-exception.filter';
+
+function grpcOptions(config: GatewayConfig, url: string): MicroserviceOptions {
+  return {
+    transport: Transport.GRPC,
+    options: {
+      url,
+      package: TRACK_PROTO_PACKAGE,
+      protoPath: TRACK_PROTO_PATH,
+      loader: { keepCase: true, longs: Number, enums: String, defaults: false, oneofs: true },
+      maxReceiveMessageLength: config.bodyLimitBytes,
+      ...(config.tls === undefined
+        ? {}
+        : {
+            credentials: ServerCredentials.createSsl(null, [
+              {
+                cert_chain: readFileSync(config.tls.certFile),
+                private_key: readFileSync(config.tls.keyFile),
+              },
+            ]),
+          }),
+    },
+  };
+}
 
 /** Creates the gateway application without listening, for main and for tests. */
 export async function createGateway(config: GatewayConfig): Promise<NestFastifyApplication> {
@@ -31,6 +56,9 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     },
   );
   app.useGlobalFilters(new TrackApiExceptionFilter());
+  if (config.grpcUrl !== undefined) {
+    app.connectMicroservice<MicroserviceOptions>(grpcOptions(config, config.grpcUrl));
+  }
   app.enableShutdownHooks();
   return app;
 }

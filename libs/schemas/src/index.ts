@@ -8,3 +8,4 @@ export * from './lib/validate-operation';
 export * from './lib/validation-error';
 export * from './lib/person-hash';
 export * from './lib/dead-letter';
+export * from './lib/proto';

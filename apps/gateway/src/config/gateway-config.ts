@@ -7,6 +7,8 @@ export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
 export interface GatewayConfig {
   host: string;
   port: number;
+  /** gRPC listen address, `host:port`; undefined switches gRPC off. */
+  grpcUrl: string | undefined;
   /** PEM files; both set means the gateway serves HTTPS. */
   tls: { certFile: string; keyFile: string } | undefined;
   /** Largest request body accepted, in bytes; larger bodies get 413. */
@@ -31,6 +33,7 @@ export function readGatewayConfig(environment: NodeJS.ProcessEnv = process.env):
   const config: GatewayConfig = {
     host: env.string('GATEWAY_HOST', '127.0.0.1'),
     port: env.number('GATEWAY_PORT', 3000, { min: 0, max: 65_535 }),
+    grpcUrl: readGrpcUrl(env),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
     bodyLimitBytes: env.number('GATEWAY_BODY_LIMIT_BYTES', 1024 * 1024, { min: 1024 }),
     retryAfterSeconds: env.number('GATEWAY_RETRY_AFTER_SECONDS', 2, { min: 1, max: 3600 }),
@@ -46,6 +49,12 @@ export function readGatewayConfig(environment: NodeJS.ProcessEnv = process.env):
   };
   env.done();
   return config;
+}
+
+function readGrpcUrl(env: EnvReader): string | undefined {
+  const port = env.number('GATEWAY_GRPC_PORT', 50051, { min: -1, max: 65_535 });
+  const host = env.string('GATEWAY_GRPC_HOST', env.string('GATEWAY_HOST', '127.0.0.1'));
+  return port < 0 ? undefined : `${host}:${port}`;
 }
 
 /** Each Customer.io limit can be changed with a `CIO_` setting should Customer.io change it. */

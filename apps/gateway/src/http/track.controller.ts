@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  HttpCode,
-  Inject,
-  Param,
-  Post,
-  Put,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   fromAddDevice,
@@ -18,17 +7,10 @@ import {
   fromMerge,
   fromPersonAction,
   fromTrack,
-  parseBatchRequest,
-  UlidFactory,
   validateOperation,
-  type Operation,
-  type Parsed,
-  type ValidateOptions,
 } from '@cio-pipeline/schemas';
-import { WorkspaceAuthService } from '../auth/workspace-auth.service';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config';
-import { IngestService } from '../ingest/ingest.service';
-import { partialFailureBody, TrackApiError } from './track-api-error';
+import { TrackApiService, type ParseCall } from '../ingest/track-api.service';
+import { partialFailureBody } from './track-api-error';
 
 type Request = FastifyRequest & { rawBody?: Buffer };
 
@@ -39,16 +21,7 @@ type Request = FastifyRequest & { rawBody?: Buffer };
  */
 @Controller('api')
 export class TrackController {
-  private readonly ids = new UlidFactory();
-  private readonly options: ValidateOptions;
-
-  constructor(
-    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
-    private readonly auth: WorkspaceAuthService,
-    private readonly ingest: IngestService,
-  ) {
-    this.options = { limits: config.limits, assignEventId: () => this.ids.next() };
-  }
+  constructor(private readonly track: TrackApiService) {}
 
   @Put('v1/customers/:identifier')
   @HttpCode(200)
@@ -57,25 +30,29 @@ export class TrackController {
     @Param('identifier') identifier: string,
     @Body() body: unknown,
   ) {
-    return this.acceptOne(request, fromIdentify(identifier, body, this.options));
+    return this.accept(request, (options) => fromIdentify(identifier, body, options));
   }
 
   @Delete('v1/customers/:identifier')
   @HttpCode(200)
   deletePerson(@Req() request: Request, @Param('identifier') identifier: string) {
-    return this.acceptOne(request, fromPersonAction(identifier, 'delete', this.options));
+    return this.accept(request, (options) => fromPersonAction(identifier, 'delete', options));
   }
 
   @Post('v1/customers/:identifier/events')
   @HttpCode(200)
-  track(@Req() request: Request, @Param('identifier') identifier: string, @Body() body: unknown) {
-    return this.acceptOne(request, fromTrack(identifier, body, this.options));
+  trackEvent(
+    @Req() request: Request,
+    @Param('identifier') identifier: string,
+    @Body() body: unknown,
+  ) {
+    return this.accept(request, (options) => fromTrack(identifier, body, options));
   }
 
   @Post('v1/events')
   @HttpCode(200)
   trackAnonymous(@Req() request: Request, @Body() body: unknown) {
-    return this.acceptOne(request, fromTrack(undefined, body, this.options));
+    return this.accept(request, (options) => fromTrack(undefined, body, options));
   }
 
   @Put('v1/customers/:identifier/devices')
@@ -85,7 +62,7 @@ export class TrackController {
     @Param('identifier') identifier: string,
     @Body() body: unknown,
   ) {
-    return this.acceptOne(request, fromAddDevice(identifier, body, this.options));
+    return this.accept(request, (options) => fromAddDevice(identifier, body, options));
   }
 
   @Delete('v1/customers/:identifier/devices/:deviceId')
@@ -95,31 +72,31 @@ export class TrackController {
     @Param('identifier') identifier: string,
     @Param('deviceId') deviceId: string,
   ) {
-    return this.acceptOne(request, fromDeleteDevice(identifier, deviceId, this.options));
+    return this.accept(request, (options) => fromDeleteDevice(identifier, deviceId, options));
   }
 
   @Post('v1/customers/:identifier/suppress')
   @HttpCode(200)
   suppress(@Req() request: Request, @Param('identifier') identifier: string) {
-    return this.acceptOne(request, fromPersonAction(identifier, 'suppress', this.options));
+    return this.accept(request, (options) => fromPersonAction(identifier, 'suppress', options));
   }
 
   @Post('v1/customers/:identifier/unsuppress')
   @HttpCode(200)
   unsuppress(@Req() request: Request, @Param('identifier') identifier: string) {
-    return this.acceptOne(request, fromPersonAction(identifier, 'unsuppress', this.options));
+    return this.accept(request, (options) => fromPersonAction(identifier, 'unsuppress', options));
   }
 
   @Post('v1/merge_customers')
   @HttpCode(200)
   merge(@Req() request: Request, @Body() body: unknown) {
-    return this.acceptOne(request, fromMerge(body, this.options));
+    return this.accept(request, (options) => fromMerge(body, options));
   }
 
   @Post('v2/entity')
   @HttpCode(200)
   entity(@Req() request: Request, @Body() body: unknown) {
-    return this.acceptOne(request, validateOperation(body, this.options));
+    return this.accept(request, (options) => validateOperation(body, options));
   }
 
   @Post('v2/batch')
@@ -128,31 +105,24 @@ export class TrackController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Body() body: unknown,
   ): Promise<object> {
-    const workspace = this.auth.authenticate(request.headers.authorization);
     const bodyBytes = request.rawBody?.length ?? 0;
-    const parsed = parseBatchRequest(body, bodyBytes, this.options);
-    if (!parsed.ok) {
-      throw TrackApiError.invalid(parsed.error);
-    }
-    const { accepted, rejected } = parsed.value;
-    const operations = accepted.map((item) => item.operation);
-    if (operations.length > 0) {
-      await this.ingest.accept(workspace.siteId, operations, requestIdOf(request));
-    }
-    if (rejected.length > 0) {
+    const authorization = request.headers.authorization;
+    const result = await this.track.acceptBatch(
+      authorization,
+      body,
+      bodyBytes,
+      requestIdOf(request),
+    );
+    if (result.errors.length > 0) {
       void reply.status(207);
-      return partialFailureBody(rejected);
+      return partialFailureBody(result.errors);
     }
     void reply.status(200);
     return {};
   }
 
-  private async acceptOne(request: Request, parsed: Parsed<Operation>): Promise<object> {
-    const workspace = this.auth.authenticate(request.headers.authorization);
-    if (!parsed.ok) {
-      throw TrackApiError.invalid(parsed.error);
-    }
-    await this.ingest.accept(workspace.siteId, [parsed.value], requestIdOf(request));
+  private async accept(request: Request, parse: ParseCall): Promise<object> {
+    await this.track.acceptOne(request.headers.authorization, parse, requestIdOf(request));
     return {};
   }
 }

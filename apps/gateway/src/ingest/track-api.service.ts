@@ -1,0 +1,63 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  parseBatchRequest,
+  UlidFactory,
+  type BatchItemError,
+  type Operation,
+  type Parsed,
+  type ValidateOptions,
+} from '@cio-pipeline/schemas';
+import { WorkspaceAuthService } from '../auth/workspace-auth.service';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config';
+import { TrackApiError } from '../http/track-api-error';
+import { IngestService } from './ingest.service';
+
+/** Converts a call's body into operations with the shared validation options. */
+export type ParseCall = (options: ValidateOptions) => Parsed<Operation>;
+
+/**
+ * The Track API's steps shared by HTTP and gRPC: authenticate, validate
+ * against Customer.io's limits, write to Kafka. Failures are TrackApiErrors,
+ * which each transport maps to its own status codes.
+ */
+@Injectable()
+export class TrackApiService {
+  private readonly ids = new UlidFactory();
+  private readonly options: ValidateOptions;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    private readonly auth: WorkspaceAuthService,
+    private readonly ingest: IngestService,
+  ) {
+    this.options = { limits: config.limits, assignEventId: () => this.ids.next() };
+  }
+
+  async acceptOne(authorization: string | undefined, parse: ParseCall, requestId: string) {
+    const workspace = this.auth.authenticate(authorization);
+    const parsed = parse(this.options);
+    if (!parsed.ok) {
+      throw TrackApiError.invalid(parsed.error);
+    }
+    await this.ingest.accept(workspace.siteId, [parsed.value], requestId);
+  }
+
+  /** Accepts a batch's valid operations and returns the errors of the others. */
+  async acceptBatch(
+    authorization: string | undefined,
+    body: unknown,
+    bodyBytes: number,
+    requestId: string,
+  ): Promise<{ accepted: number; errors: BatchItemError[] }> {
+    const workspace = this.auth.authenticate(authorization);
+    const parsed = parseBatchRequest(body, bodyBytes, this.options);
+    if (!parsed.ok) {
+      throw TrackApiError.invalid(parsed.error);
+    }
+    const operations = parsed.value.accepted.map((item) => item.operation);
+    if (operations.length > 0) {
+      await this.ingest.accept(workspace.siteId, operations, requestId);
+    }
+    return { accepted: operations.length, errors: parsed.value.rejected };
+  }
+}
