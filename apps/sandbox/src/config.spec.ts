@@ -111,6 +111,7 @@ describe('loadConfigFromEnv', () => {
       SANDBOX_RETENTION_OPERATIONS: '10',
       SANDBOX_LOG_LEVEL: 'warn',
     });
+
     expect(config.port).toBe(0);
     expect(config.host).toBe('::1');
     expect(config.region).toBe('eu');
@@ -122,6 +123,7 @@ describe('loadConfigFromEnv', () => {
       { siteId: 'c', apiKey: 'kc', region: 'us', rateLimitPerSecond: 25 },
       { siteId: 'd', apiKey: 'kd', region: 'us', rateLimitPerSecond: 7 },
     ]);
+
     expect(config.rateLimitPerSecond).toBe(100);
     expect(config.retryAfterSeconds).toBe(2);
     expect(config.faults).toEqual({
@@ -132,6 +134,7 @@ describe('loadConfigFromEnv', () => {
       hangRate: 0.05,
       downForMs: 1000,
     });
+
     expect(config.hangMaxMs).toBe(2000);
     expect(config.seed).toBe(42);
     expect(config.bodyLimitBytes).toBe(2_000_000);

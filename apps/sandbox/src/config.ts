@@ -59,7 +59,7 @@ export interface FaultsConfig {
   throttleRate: number;
   /** Share (0 to 1) of requests that never get a response. */
   hangRate: number;
-  /** Time in ms, from start or from the last change, during which every connection is closed unanswered. */
+  /** Time in ms, from start or from the last change, during which Track API connections are closed without a response. */
   downForMs: number;
 }
 

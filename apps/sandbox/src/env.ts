@@ -102,12 +102,15 @@ export const ENVIRONMENT_HELP: readonly (readonly [string, string])[] = [
     'SANDBOX_LATENCY_JITTER_MS',
     'maximum random delay added on top of the latency in ms (default 0)',
   ],
-  ['SANDBOX_ERROR_RATE', 'share of requests answered with a 5xx status, 0 to 1 (default 0)'],
-  ['SANDBOX_THROTTLE_RATE', 'share of requests answered with 429, 0 to 1 (default 0)'],
-  ['SANDBOX_HANG_RATE', 'share of requests never answered, 0 to 1 (default 0)'],
+  [
+    'SANDBOX_ERROR_RATE',
+    'share of requests that get a 500, 502, 503 or 504 response, 0 to 1 (default 0)',
+  ],
+  ['SANDBOX_THROTTLE_RATE', 'share of requests that get a 429 response, 0 to 1 (default 0)'],
+  ['SANDBOX_HANG_RATE', 'share of requests that never get a response, 0 to 1 (default 0)'],
   [
     'SANDBOX_DOWN_MS',
-    'time from start in ms during which every connection is closed unanswered (default 0)',
+    'time from start in ms during which Track API connections are closed without a response (default 0)',
   ],
   ['SANDBOX_HANG_MAX_MS', 'time in ms after which a hung request is closed (default 600000)'],
   [

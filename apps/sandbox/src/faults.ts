@@ -21,7 +21,7 @@ export interface FaultsView {
   errorRate: number;
   throttleRate: number;
   hangRate: number;
-  /** Remaining time in ms during which connections are closed unanswered, 0 when up. */
+  /** Remaining time in ms during which Track API connections are closed without a response, 0 when up. */
   downRemainingMs: number;
   seed: number;
 }

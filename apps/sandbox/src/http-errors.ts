@@ -31,8 +31,8 @@ function hasStatus(error: unknown): error is ErrorWithCode {
 /**
  * Installs the error and not-found handlers. Client errors keep their status, except that
  * a body over a route's size limit gets 400, the status Customer.io uses for an invalid
- * request. Every error body has Customer.io's `{"meta":{"error":"..."}}` shape. Other errors are logged and
- * answered with 500.
+ * request. Every error body has Customer.io's `{"meta":{"error":"..."}}` shape. Other errors are logged
+ * and get a 500 response.
  */
 export function installErrorHandlers(app: FastifyInstance, state: SandboxState): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {

@@ -26,7 +26,7 @@ export interface Sandbox {
   readonly app: FastifyInstance;
   readonly state: SandboxState;
   readonly config: SandboxConfig;
-  /** Logger for start and stop lines, at `config.logLevel`. */
+  /** Logger for lifecycle lines (start, stop, retention reached), at `config.logLevel`. */
   readonly log: FastifyBaseLogger;
   /** Listens on `config.host` and `config.port` and returns the base URL, such as http://127.0.0.1:4010. */
   listen(): Promise<string>;

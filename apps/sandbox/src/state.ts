@@ -72,10 +72,6 @@ export class SandboxState {
     return this.faultInjector;
   }
 
-  get total(): Counters {
-    return this.totalCounters;
-  }
-
   recordArrival(workspace: WorkspaceState | null, now: number): void {
     this.totalCounters.recordArrival(now);
     workspace?.counters.recordArrival(now);

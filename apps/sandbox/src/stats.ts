@@ -17,7 +17,7 @@ export interface CountersView {
   requestsByStatus: Record<string, number>;
   /** Requests that got no response because of the hang fault. */
   requestsHung: number;
-  /** Requests whose connection was closed unanswered because of the down fault. */
+  /** Requests whose connection was closed without a response because of the down fault. */
   requestsDropped: number;
   /** Operations stored, or counted when over retention. Duplicates and rejected operations are excluded. */
   operationsAccepted: number;

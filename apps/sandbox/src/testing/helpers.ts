@@ -12,7 +12,7 @@ export function basicAuth(siteId: string, apiKey: string): string {
 
 export const US_AUTH = basicAuth(US_WORKSPACE.siteId, US_WORKSPACE.apiKey);
 
-/** A sandbox with a US and an EU workspace, silent logs and seed 1 unless `input` sets them. */
+/** Creates a sandbox with a US and an EU workspace, silent logs and seed 1 unless `input` sets them. */
 export function createTestSandbox(
   input: SandboxConfigInput = {},
   options: SandboxOptions = {},
