@@ -1,16 +1,252 @@
-import { WorkspaceLimiter } from './workspace-limiter';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
+import { WorkspaceLimiter, type LimiterOptions } from './workspace-limiter';
 
-it('probe pause', async () => {
-  for (let run = 0; run < 3; run++) {
-  const limiter = new WorkspaceLimiter({ limit: 50, headroom: 1, minShare: 0.05, increasePerSecond: 0.05, decreaseFactor: 0.5 });
+const OPTIONS: LimiterOptions = {
+  limit: 50,
+  headroom: 1,
+  minShare: 0.05,
+  increasePerSecond: 0.05,
+  decreaseFactor: 0.5,
+};
+
+/** Schedules `count` tasks that return at once and records when each starts, in ms. */
+async function startTimes(limiter: WorkspaceLimiter, count: number): Promise<number[]> {
   const starts: number[] = [];
-  const t0 = performance.now();
-  const tasks = Array.from({ length: 20 }, () => limiter.schedule(() => { starts.push(performance.now()); return Promise.resolve(); }));
-  await new Promise((r) => setTimeout(r, 100));
-  const pausedAt = performance.now();
-  limiter.throttled(500);
-  await Promise.all(tasks);
-  console.log(Math.round(pausedAt - t0), starts.map((s) => Math.round(s - pausedAt)));
-  await limiter.stop();
+  await Promise.all(
+    Array.from({ length: count }, () =>
+      limiter.schedule(() => {
+        starts.push(performance.now());
+        return Promise.resolve();
+      }),
+    ),
+  );
+  return starts;
+}
+
+/** Returns the largest number of starts inside any window (t - windowMs, t]. */
+function maxStartsPerWindow(starts: number[], windowMs: number): number {
+  return Math.max(
+    ...starts.map((end) => starts.filter((start) => start > end - windowMs && start <= end).length),
+  );
+}
+
+/**
+ * Returns the median gap between consecutive starts. Node timers fire on or
+ * after their time, so a busy event loop delays a few starts. The median
+ * ignores those few, but the mean or the span would not.
+ */
+function medianGapOf(starts: number[]): number {
+  const gaps = gapsOf(starts).sort((a, b) => a - b);
+  return gaps[Math.floor(gaps.length / 2)]!;
+}
+
+function gapsOf(starts: number[]): number[] {
+  return starts.slice(1).map((start, index) => start - starts[index]!);
+}
+
+describe('WorkspaceLimiter', () => {
+  let limiters: WorkspaceLimiter[] = [];
+
+  function createLimiter(options: Partial<LimiterOptions> = {}): WorkspaceLimiter {
+    const limiter = new WorkspaceLimiter({ ...OPTIONS, ...options });
+    limiters.push(limiter);
+    return limiter;
   }
+
+  afterEach(async () => {
+    await Promise.all(limiters.map((limiter) => limiter.stop()));
+    limiters = [];
+  });
+
+  describe('120 tasks at 50 per second', () => {
+    let starts: number[] = [];
+
+    beforeAll(async () => {
+      const limiter = new WorkspaceLimiter(OPTIONS);
+      starts = await startTimes(limiter, 120);
+      await limiter.stop();
+    }, 10_000);
+
+    it('starts every task', () => {
+      expect(starts).toHaveLength(120);
+    });
+
+    it('keeps median gap of 20 ms', () => {
+      expect(medianGapOf(starts)).toBeGreaterThanOrEqual(19);
+    });
+
+    it('holds 50 starts per window', () => {
+      expect(maxStartsPerWindow(starts, 1000)).toBeLessThanOrEqual(50);
+    });
+  });
+
+  describe('throttled', () => {
+    it('halves the rate', () => {
+      const limiter = createLimiter();
+      limiter.throttled(0);
+      expect(limiter.state().rate).toBe(25);
+    });
+
+    it('stops at minimum share', () => {
+      const limiter = createLimiter();
+      for (let i = 0; i < 10; i++) {
+        limiter.throttled(0);
+      }
+      expect(limiter.state().rate).toBe(2.5);
+    });
+
+    it('sets pausedUntil', () => {
+      const limiter = createLimiter({ now: () => 10_000 });
+      limiter.throttled(300);
+      expect(limiter.state().pausedUntil).toBe(10_300);
+    });
+
+    it('keeps later pause end', () => {
+      let now = 10_000;
+      const limiter = createLimiter({ now: () => now });
+      limiter.throttled(500);
+      now += 100;
+      limiter.throttled(100);
+      expect(limiter.state().pausedUntil).toBe(10_500);
+    });
+  });
+
+  describe('requests held by throttled', () => {
+    const pauseMs = 300;
+    let throttledAt = 0;
+    let starts: number[] = [];
+
+    beforeAll(async () => {
+      const limiter = new WorkspaceLimiter(OPTIONS);
+      throttledAt = performance.now();
+      limiter.throttled(pauseMs);
+      starts = await startTimes(limiter, 6);
+      await limiter.stop();
+    });
+
+    it('holds them for the pause', () => {
+      // Timers fire on whole milliseconds, so allow 1 ms of rounding.
+      expect(starts[0]! - throttledAt).toBeGreaterThanOrEqual(pauseMs - 1);
+    });
+
+    it('releases them at halved rate', () => {
+      expect(medianGapOf(starts)).toBeGreaterThanOrEqual(39);
+    });
+  });
+
+  it('holds already queued requests', async () => {
+    const limiter = createLimiter();
+    const starts: number[] = [];
+    const done = Array.from({ length: 20 }, () =>
+      limiter.schedule(() => {
+        starts.push(performance.now());
+        return Promise.resolve();
+      }),
+    );
+    await sleep(100);
+    const throttledAt = performance.now();
+    limiter.throttled(500);
+    await Promise.all(done);
+    // Milliseconds after throttled() at which requests started inside the pause.
+    const duringPause = starts
+      .map((start) => start - throttledAt)
+      .filter((offset) => offset >= 0 && offset < 500 - 1);
+    expect(duringPause).toEqual([]);
+  });
+
+  describe('succeeded', () => {
+    let now = 0;
+
+    function throttledLimiter(options: Partial<LimiterOptions> = {}): WorkspaceLimiter {
+      now = 1_000_000;
+      const limiter = createLimiter({ now: () => now, ...options });
+      limiter.throttled(0);
+      return limiter;
+    }
+
+    it('keeps rate at ceiling', () => {
+      now = 1_000_000;
+      const limiter = createLimiter({ now: () => now, headroom: 0.9 });
+      now += 10_000;
+      limiter.succeeded();
+      expect(limiter.state().rate).toBe(45);
+    });
+
+    it('waits a full second', () => {
+      const limiter = throttledLimiter();
+      now += 999;
+      limiter.succeeded();
+      expect(limiter.state().rate).toBe(25);
+    });
+
+    it('adds share per second', () => {
+      const limiter = throttledLimiter();
+      now += 1000;
+      limiter.succeeded();
+      expect(limiter.state().rate).toBe(27.5);
+    });
+
+    it('adds whole seconds only', () => {
+      const limiter = throttledLimiter();
+      now += 2500;
+      limiter.succeeded();
+      expect(limiter.state().rate).toBe(30);
+    });
+
+    it('stops at headroom ceiling', () => {
+      const limiter = throttledLimiter({ headroom: 0.9 });
+      now += 100_000;
+      limiter.succeeded();
+      expect(limiter.state().rate).toBe(45);
+    });
+
+    it('bounds rate for any sequence', async () => {
+      const steps = fc.array(
+        fc.record({
+          advanceMs: fc.integer({ min: 0, max: 4000 }),
+          throttled: fc.boolean(),
+        }),
+        { maxLength: 60 },
+      );
+      const settings = fc.record({
+        limit: fc.integer({ min: 1, max: 500 }),
+        headroom: fc.constantFrom(0.8, 0.98, 1),
+        increasePerSecond: fc.constantFrom(0.01, 0.05, 0.2),
+      });
+      await fc.assert(
+        fc.asyncProperty(settings, steps, async (options, sequence) => {
+          let clock = 0;
+          const limiter = new WorkspaceLimiter({ ...OPTIONS, ...options, now: () => clock });
+          const ceiling = options.limit * options.headroom;
+          const epsilon = 1e-9;
+          let lastChangeAt = clock;
+          try {
+            for (const step of sequence) {
+              clock += step.advanceMs;
+              const before = limiter.state().rate;
+              if (step.throttled) {
+                limiter.throttled(0);
+                lastChangeAt = clock;
+                continue;
+              }
+              limiter.succeeded();
+              const after = limiter.state().rate;
+              const allowed =
+                (options.limit * options.increasePerSecond * (clock - lastChangeAt)) / 1000;
+              expect(after - before).toBeLessThanOrEqual(allowed + epsilon);
+              expect(after).toBeLessThanOrEqual(ceiling + epsilon);
+              if (after !== before) {
+                lastChangeAt = clock;
+              }
+            }
+          } finally {
+            await limiter.stop();
+          }
+        }),
+        { numRuns: 100 },
+      );
+    });
+  });
 });

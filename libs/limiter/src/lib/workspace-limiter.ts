@@ -29,39 +29,68 @@ export interface LimiterState {
   running: number;
   /** Unix milliseconds until which no request starts, after a 429 or a rebalance. */
   pausedUntil: number;
+  /** Unix milliseconds of the last request start; undefined before the first. */
+  lastStartedAt: number | undefined;
 }
 
 /**
- * Holds one workspace's requests under its rate limit with a Bottleneck
- * limiter. Requests start at least `1000 / rate` ms apart, so any window of
- * one second holds at most `rate` starts. A 429 halves the rate and pauses
- * for its Retry-After; each second without one adds back a share of the
- * limit, up to `limit * headroom`.
+ * Holds one workspace's requests under its rate limit. A Bottleneck limiter
+ * with one slot queues the requests in order; the job in the slot waits until
+ * `1000 / rate` ms have passed since the previous request actually started,
+ * and past any pause, then starts its request and frees the slot. Counting
+ * from actual starts matters: Bottleneck's own `minTime` counts from planned
+ * starts and gives every queued job its timer up front, so a late timer or a
+ * pause could let two requests leave closer together than the spacing.
+ * With starts at least `1000 / rate` ms apart, any window of one second holds
+ * at most `rate` of them. A 429 lowers the rate by `decreaseFactor` and
+ * pauses for its Retry-After; each second without one adds back a share of
+ * the limit, up to `limit * headroom`.
  */
 export class WorkspaceLimiter {
-  private readonly bottleneck: Bottleneck;
+  private readonly bottleneck = new Bottleneck({ maxConcurrent: 1 });
   private readonly now: () => number;
   private rate: number;
   private pausedUntil = 0;
-  private resumeTimer: NodeJS.Timeout | undefined;
+  private lastStartedAt: number | undefined;
+  private readonly createdAt: number;
   private lastIncreaseAt: number;
+  private running = 0;
+  private stopped = false;
 
   constructor(private readonly options: LimiterOptions) {
     this.now = options.now ?? Date.now;
     this.rate = this.ceiling();
     this.lastIncreaseAt = this.now();
-    this.bottleneck = new Bottleneck({ minTime: this.spacingMs(), maxConcurrent: null });
+    this.createdAt = this.now();
   }
 
-  /** Runs `task` when the rate allows; the wait counts from the previous start. */
-  schedule<T>(task: () => Promise<T>): Promise<T> {
-    return this.bottleneck.schedule(task);
+  /** Runs `task` once the rate allows; resolves or rejects with the task's result. */
+  async schedule<T>(task: () => Promise<T>): Promise<T> {
+    await this.bottleneck.schedule(() => this.waitForTurn());
+    this.running += 1;
+    try {
+      return await task();
+    } finally {
+      this.running -= 1;
+    }
+  }
+
+  /**
+   * Whether requests wait while none has started for `graceMs` past the
+   * pause and the spacing: a limiter that stopped releasing work.
+   */
+  isStalled(graceMs: number): boolean {
+    if (this.state().queued === 0) {
+      return false;
+    }
+    const since = Math.max(this.lastStartedAt ?? 0, this.pausedUntil, this.createdAt);
+    return this.now() - since > graceMs + this.spacingMs();
   }
 
   /** Lowers the rate after a 429 and holds every request for `retryAfterMs`. */
   throttled(retryAfterMs: number): void {
     const floor = this.options.limit * this.options.minShare;
-    this.setRate(Math.max(floor, this.rate * this.options.decreaseFactor));
+    this.rate = Math.max(floor, this.rate * this.options.decreaseFactor);
     this.pause(retryAfterMs);
     this.lastIncreaseAt = this.now();
   }
@@ -75,27 +104,12 @@ export class WorkspaceLimiter {
     }
     this.lastIncreaseAt = now;
     const step = this.options.limit * this.options.increasePerSecond * Math.floor(seconds);
-    this.setRate(Math.min(this.ceiling(), this.rate + step));
+    this.rate = Math.min(this.ceiling(), this.rate + step);
   }
 
-  /**
-   * Holds every request for `ms`, e.g. so a new partition owner waits out the
-   * old owner's last second. An empty reservoir stops Bottleneck from starting
-   * jobs at all, so the held requests leave one spacing apart afterwards
-   * instead of together.
-   */
+  /** Holds every request for `ms`, e.g. so a new partition owner waits out the old owner's last second. */
   pause(ms: number): void {
-    const until = this.now() + ms;
-    if (until <= this.pausedUntil) {
-      return;
-    }
-    this.pausedUntil = until;
-    clearTimeout(this.resumeTimer);
-    void this.bottleneck.updateSettings({ reservoir: 0 });
-    this.resumeTimer = setTimeout(() => {
-      this.resumeTimer = undefined;
-      void this.bottleneck.updateSettings({ reservoir: null });
-    }, ms);
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
   }
 
   state(): LimiterState {
@@ -103,15 +117,37 @@ export class WorkspaceLimiter {
     return {
       limit: this.options.limit,
       rate: this.rate,
-      queued: counts.QUEUED + counts.RECEIVED,
-      running: counts.RUNNING + counts.EXECUTING,
+      queued: counts.RECEIVED + counts.QUEUED + counts.RUNNING + counts.EXECUTING,
+      running: this.running,
       pausedUntil: this.pausedUntil,
+      lastStartedAt: this.lastStartedAt,
     };
   }
 
+  /** Stops taking requests; waiting ones are still released at the rate. */
   async stop(): Promise<void> {
-    clearTimeout(this.resumeTimer);
+    this.stopped = true;
     await this.bottleneck.stop({ dropWaitingJobs: false });
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Waits until the next start is allowed, re-reading the rate and pause as they change. */
+  private async waitForTurn(): Promise<void> {
+    for (;;) {
+      const earliest = Math.max(
+        this.pausedUntil,
+        (this.lastStartedAt ?? -Infinity) + this.spacingMs(),
+      );
+      const waitMs = earliest - this.now();
+      if (waitMs <= 0) {
+        this.lastStartedAt = this.now();
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(waitMs)));
+    }
   }
 
   private ceiling(): number {
@@ -119,11 +155,6 @@ export class WorkspaceLimiter {
   }
 
   private spacingMs(): number {
-    return Math.ceil(1000 / this.rate);
-  }
-
-  private setRate(rate: number): void {
-    this.rate = rate;
-    void this.bottleneck.updateSettings({ minTime: this.spacingMs() });
+    return 1000 / this.rate;
   }
 }
