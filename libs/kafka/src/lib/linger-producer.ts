@@ -95,14 +95,7 @@ export class LingerProducer {
     }
 
     return new Promise<void>((resolve, reject) => {
-      const deadline = setTimeout(() => {
-        reject(
-          new KafkaUnavailableError(
-            `Kafka did not acknowledge within ${this.options.sendTimeoutMs} ms`,
-          ),
-        );
-      }, this.options.sendTimeoutMs);
-      this.queue.push({
+      const pending: Pending = {
         topic,
         messages,
         bytes,
@@ -114,9 +107,33 @@ export class LingerProducer {
           clearTimeout(deadline);
           reject(error);
         },
-      });
+      };
+      const deadline = setTimeout(() => {
+        reject(this.expire(pending));
+      }, this.options.sendTimeoutMs);
+      this.queue.push(pending);
       this.queuedBytes += bytes;
       this.schedule();
+    });
+  }
+
+  /**
+   * A send still queued at its deadline is taken out, so nothing of it is
+   * written. One already in a request may still be written: its error says so,
+   * and the caller's retry relies on event ids to drop the repeat.
+   */
+  private expire(pending: Pending): KafkaUnavailableError {
+    const index = this.queue.indexOf(pending);
+    const waited = `Kafka did not acknowledge within ${this.options.sendTimeoutMs} ms`;
+    if (index >= 0) {
+      this.queue.splice(index, 1);
+      this.queuedBytes -= pending.bytes;
+      return new KafkaUnavailableError(`${waited}; nothing was written`, {
+        cause: { written: false },
+      });
+    }
+    return new KafkaUnavailableError(`${waited}; the write may still complete`, {
+      cause: { written: 'unknown' },
     });
   }
 
