@@ -80,6 +80,10 @@ export function parseRetryAfter(
   if (/^\d+(\.\d+)?$/.test(value.trim())) {
     return Number(value);
   }
+  // Only an HTTP date has letters (a weekday and a month); Date.parse reads "-1" as a year.
+  if (!/[A-Za-z]/.test(value)) {
+    return undefined;
+  }
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, (date - now) / 1000);
 }

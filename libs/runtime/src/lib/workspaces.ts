@@ -51,7 +51,8 @@ function parseList(env: EnvReader, text: string): Workspace[] {
         siteId,
         apiKey,
         region,
-        rateLimit: Number(rate),
+        // A rate that is not a number stays text, so the error shows what was written.
+        rateLimit: /^-?\d+(\.\d+)?$/.test(rate) ? Number(rate) : rate,
       });
       if (workspace !== undefined) {
         workspaces.push(workspace);
@@ -65,9 +66,12 @@ function readFile(env: EnvReader, file: string): Workspace[] {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    env.report(
-      `CIO_WORKSPACES_FILE ${file} could not be read as JSON: ${(error as Error).message}`,
-    );
+    // JSON.parse's message quotes the text around the error, which may be an API key.
+    const reason =
+      error instanceof SyntaxError
+        ? 'is not valid JSON'
+        : `could not be read: ${(error as Error).message}`;
+    env.report(`CIO_WORKSPACES_FILE ${file} ${reason}`);
     return [];
   }
   if (!Array.isArray(parsed)) {

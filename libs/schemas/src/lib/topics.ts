@@ -25,6 +25,13 @@ export const Headers = {
   personHashes: 'cio-person-hashes',
   /** Batches only: earliest gateway acceptance time of the body's operations. */
   oldestAcceptedAt: 'cio-oldest-accepted-at',
+  /** Batches only: a ULID naming the batch in the batcher's and the sender's logs. */
+  batchId: 'cio-batch-id',
+  /** Batches only: request ids of the body's operations, comma-separated, at most `MAX_TRACED_REQUEST_IDS`. */
+  requestIds: 'cio-request-ids',
   /** Dead letters only: delivery attempts made. */
   attempts: 'cio-attempts',
 } as const;
+
+/** Request ids carried in one batch header; enough to trace, small next to a 500 KB body. */
+export const MAX_TRACED_REQUEST_IDS = 20;

@@ -47,7 +47,11 @@ export function fromIdentify(
   if (cio_relationships !== undefined) {
     input['cio_relationships'] = relationshipsOf(cio_relationships);
   }
-  return prefixErrors(validateOperation(input, options), { timestamp: '_timestamp' });
+  return prefixErrors(validateOperation(input, options), {
+    timestamp: '_timestamp',
+    // v1 identify attributes are the body's top-level fields.
+    attributes: '',
+  });
 }
 
 export function fromTrack(
@@ -169,8 +173,12 @@ function prefixErrors(
   const { field } = result.error;
   for (const [from, to] of Object.entries(renames)) {
     if (field === from || field.startsWith(`${from}.`)) {
-      const renamed = to + field.slice(from.length);
-      return fail(renamed, result.error.reason, result.error.message.split(from).join(to));
+      const rest = field.slice(from.length);
+      if (to === '') {
+        const message = result.error.message.split(`${from}.`).join('');
+        return fail(rest.replace(/^\./, ''), result.error.reason, message);
+      }
+      return fail(to + rest, result.error.reason, result.error.message.split(from).join(to));
     }
   }
   return result;
