@@ -50,6 +50,7 @@ export default tseslint.config(
             { sourceTag: 'scope:limiter', onlyDependOnLibsWithTags: ['scope:runtime'] },
             { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'scope:stack', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'scope:health', onlyDependOnLibsWithTags: ['scope:kafka'] },
             { sourceTag: 'scope:demo', onlyDependOnLibsWithTags: ['scope:stack', 'scope:schemas'] },
             { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:stack', 'scope:schemas'] },
           ],

@@ -1,4 +1,6 @@
 import { Inject, Logger, Module, type OnModuleDestroy } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { MetricsController } from '@cio-pipeline/health';
 import { BATCHER_CONFIG, type BatcherConfig } from './config/batcher-config';
 import { HealthController } from './health/health.controller';
 import { BatcherKafka } from './output/kafka-runtime';
@@ -19,6 +21,7 @@ class Shutdown implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.logger.log({ message: 'stopping: closing the consumer' });
+    await this.kafka.lag.stop();
     await this.kafka.server.close();
     await this.batcher.flushAll();
     this.kafka.writer.stop();
@@ -32,7 +35,8 @@ export class AppModule {
   static register(config: BatcherConfig, kafka: BatcherKafka) {
     return {
       module: AppModule,
-      controllers: [OperationsController, HealthController],
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers: [OperationsController, HealthController, MetricsController],
       providers: [
         { provide: BATCHER_CONFIG, useValue: config },
         { provide: BatcherKafka, useValue: kafka },

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { MetricsController } from '@cio-pipeline/health';
 import { WorkspaceAuthService } from './auth/workspace-auth.service';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway-config';
 import { HealthController } from './health/health.controller';
@@ -12,7 +14,8 @@ export class AppModule {
   static register(config: GatewayConfig) {
     return {
       module: AppModule,
-      controllers: [TrackController, TrackGrpcController, HealthController],
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers: [TrackController, TrackGrpcController, HealthController, MetricsController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         WorkspaceAuthService,

@@ -8,6 +8,7 @@ import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { AppModule } from './app.module';
 import type { GatewayConfig } from './config/gateway-config';
 import { TrackApiExceptionFilter } from './http/track-api-exception.filter';
+import { gatewayMetrics } from './metrics/gateway-metrics';
 
 function grpcOptions(config: GatewayConfig, url: string): MicroserviceOptions {
   return {
@@ -56,6 +57,20 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     },
   );
   app.useGlobalFilters(new TrackApiExceptionFilter());
+  const fastify = app.getHttpAdapter().getInstance();
+  // customerio-node sends delete, suppress and unsuppress with a JSON content
+  // type and no body, which Fastify would reject as an empty JSON body.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    if (request.headers['content-length'] === '0') {
+      delete request.headers['content-type'];
+    }
+    done();
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    gatewayMetrics.requests.inc({ route, status: String(reply.statusCode) });
+    done();
+  });
   if (config.grpcUrl !== undefined) {
     app.connectMicroservice<MicroserviceOptions>(grpcOptions(config, config.grpcUrl));
   }

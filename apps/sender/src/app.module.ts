@@ -1,4 +1,6 @@
 import { Inject, Logger, Module, type OnModuleDestroy } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { MetricsController } from '@cio-pipeline/health';
 import { SENDER_CONFIG, type SenderConfig } from './config/sender-config';
 import { BatchesController } from './consume/batches.controller';
 import { BatchesService } from './consume/batches.service';
@@ -25,6 +27,7 @@ class Shutdown implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.logger.log({ message: 'stopping: closing the consumer' });
+    await this.kafka.lag.stop();
     await this.kafka.server.close();
     await this.delivery.close();
     await this.client.close();
@@ -38,7 +41,8 @@ export class AppModule {
   static register(config: SenderConfig, kafka: SenderKafka) {
     return {
       module: AppModule,
-      controllers: [BatchesController, HealthController],
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers: [BatchesController, HealthController, MetricsController],
       providers: [
         { provide: SENDER_CONFIG, useValue: config },
         { provide: SenderKafka, useValue: kafka },

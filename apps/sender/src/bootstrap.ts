@@ -5,6 +5,7 @@ import { AppModule } from './app.module';
 import type { SenderConfig } from './config/sender-config';
 import { DeliveryService } from './delivery/delivery.service';
 import { SenderKafka } from './delivery/sender-kafka';
+import { registerLimiterGauges } from './metrics/sender-metrics';
 
 /**
  * A partition's previous owner may have sent requests in the second before
@@ -22,6 +23,7 @@ export async function createSender(config: SenderConfig): Promise<NestFastifyApp
   );
   app.connectMicroservice({ strategy: kafka.server }, { inheritAppConfig: true });
   const delivery = app.get(DeliveryService);
+  registerLimiterGauges(() => delivery.limiterStates());
   for (const workspace of config.workspaces) {
     delivery.limiterOf(workspace);
   }

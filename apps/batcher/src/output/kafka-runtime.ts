@@ -8,6 +8,7 @@ import {
 } from '@cio-pipeline/kafka';
 import type { BatcherConfig } from '../config/batcher-config';
 import { OrderedWriter } from './ordered-writer';
+import { ConsumerLagReporter } from '@cio-pipeline/health';
 
 /** Largest Kafka produce request; below the broker's default 1 MB `message.max.bytes`. */
 const MAX_PRODUCE_REQUEST_BYTES = 900 * 1024;
@@ -19,6 +20,7 @@ export class BatcherKafka {
   readonly producer: Producer;
   readonly writer: OrderedWriter;
   readonly server: KafkaBatchServer;
+  readonly lag: ConsumerLagReporter;
   producerConnected = false;
 
   constructor(private readonly config: BatcherConfig) {
@@ -38,6 +40,12 @@ export class BatcherKafka {
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       logger: this.logger,
     });
+    this.lag = new ConsumerLagReporter(
+      this.kafka,
+      config.groupId,
+      [config.kafka.topics.operations.name],
+      this.logger,
+    );
   }
 
   async start(): Promise<void> {
@@ -49,5 +57,6 @@ export class BatcherKafka {
       await admin.disconnect();
     }
     await this.producer.connect();
+    this.lag.start();
   }
 }

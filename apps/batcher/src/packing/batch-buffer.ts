@@ -1,4 +1,4 @@
-import { BATCH_ENVELOPE_BYTES, hashPerson } from '@cio-pipeline/schemas';
+import { BATCH_ENVELOPE_BYTES, hashPerson, MAX_TRACED_REQUEST_IDS } from '@cio-pipeline/schemas';
 
 /** Where an operation came from, so its offset can be committed once it is written. */
 export interface Source {
@@ -14,6 +14,8 @@ export interface PackedBatch {
   personHashes: Uint32Array;
   oldestAcceptedAt: number;
   sources: Source[];
+  /** Distinct request ids of the operations, at most `MAX_TRACED_REQUEST_IDS`. */
+  requestIds: string[];
 }
 
 /**
@@ -26,6 +28,7 @@ export class BatchBuffer {
   private sources: Source[] = [];
   private persons = new Set<number>();
   private oldestAcceptedAt = Number.POSITIVE_INFINITY;
+  private requestIds = new Set<string>();
   private size = BATCH_ENVELOPE_BYTES;
 
   constructor(
@@ -53,6 +56,7 @@ export class BatchBuffer {
     personKey: string,
     acceptedAt: number,
     source: Source,
+    requestId?: string,
   ): void {
     if (!this.fits(operationBytes)) {
       throw new Error(
@@ -64,6 +68,9 @@ export class BatchBuffer {
     this.sources.push(source);
     this.persons.add(hashPerson(personKey));
     this.oldestAcceptedAt = Math.min(this.oldestAcceptedAt, acceptedAt);
+    if (requestId !== undefined && this.requestIds.size < MAX_TRACED_REQUEST_IDS) {
+      this.requestIds.add(requestId);
+    }
   }
 
   /** Returns the batch and empties the buffer. */
@@ -76,7 +83,9 @@ export class BatchBuffer {
       personHashes: Uint32Array.from(this.persons),
       oldestAcceptedAt: this.oldestAcceptedAt,
       sources: this.sources,
+      requestIds: [...this.requestIds],
     };
+    this.requestIds = new Set();
     this.operations = [];
     this.sources = [];
     this.persons = new Set();

@@ -5,6 +5,7 @@ import {
   encodePersonHashes,
   Headers,
   personKeyOf,
+  UlidFactory,
   validateOperation,
   DEFAULT_TRACK_LIMITS,
   type DeadLetter,
@@ -12,6 +13,7 @@ import {
   type TrackLimits,
 } from '@cio-pipeline/schemas';
 import { BATCHER_CONFIG, type BatcherConfig } from '../config/batcher-config';
+import { batcherMetrics } from '../metrics/batcher-metrics';
 import { OrderedWriter } from '../output/ordered-writer';
 import { BatchBuffer, type PackedBatch, type Source } from './batch-buffer';
 
@@ -101,7 +103,7 @@ export class BatcherService {
       this.deadLetter(decoded.deadLetter, source, topic, offset);
       return;
     }
-    const { workspace, acceptedAt, operations } = decoded.envelope;
+    const { workspace, acceptedAt, operations, requestId } = decoded.envelope;
     for (const operation of operations) {
       const checked = validateOperation(operation, { limits: this.limits });
       if (!checked.ok) {
@@ -119,7 +121,7 @@ export class BatcherService {
       const bytes = Buffer.byteLength(serialized, 'utf8');
       const buffer = this.bufferFor(workspace, bytes);
       const before = buffer.bytes;
-      buffer.add(serialized, bytes, personKeyOf(checked.value), acceptedAt, source);
+      buffer.add(serialized, bytes, personKeyOf(checked.value), acceptedAt, source, requestId);
       this.bufferedBytes += buffer.bytes - before;
     }
   }
@@ -183,6 +185,9 @@ export class BatcherService {
       toMessage(batch),
       batch.body.length,
       () => {
+        batcherMetrics.batches.inc({ workspace: batch.workspace });
+        batcherMetrics.batchBytes.observe(batch.body.length);
+        batcherMetrics.batchOperations.observe(batch.operationCount);
         this.stats.batches += 1;
         this.stats.operations += batch.operationCount;
         this.stats.bytes += batch.body.length;
@@ -220,6 +225,7 @@ export class BatcherService {
       { key: letter.workspace ?? null, value, headers },
       value.length,
       () => {
+        batcherMetrics.deadLetters.inc({ reason: letter.error.reason });
         this.stats.deadLetters += 1;
         this.completeSources([source]);
       },
@@ -299,6 +305,8 @@ function invalid(workspace: string | undefined, operation: unknown, message: str
   };
 }
 
+const batchIds = new UlidFactory();
+
 function toMessage(batch: PackedBatch) {
   return {
     key: batch.workspace,
@@ -308,6 +316,8 @@ function toMessage(batch: PackedBatch) {
       [Headers.operationCount]: String(batch.operationCount),
       [Headers.personHashes]: encodePersonHashes(batch.personHashes),
       [Headers.oldestAcceptedAt]: String(batch.oldestAcceptedAt),
+      [Headers.batchId]: batchIds.next(),
+      [Headers.requestIds]: batch.requestIds.join(','),
     },
   };
 }

@@ -1,23 +1,38 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { EventLoopMonitor, Indicators } from '@cio-pipeline/health';
 import { IngestService } from '../ingest/ingest.service';
 
-/** Liveness and readiness for the orchestrator. */
+/** An event loop blocked this long fails liveness; no request could be answered meanwhile. */
+const MAX_EVENT_LOOP_DELAY_MS = 2000;
+
 @Controller('health')
 export class HealthController {
-  constructor(private readonly ingest: IngestService) {}
+  private readonly indicators: Indicators;
+  private readonly eventLoop = new EventLoopMonitor();
+
+  constructor(
+    private readonly health: HealthCheckService,
+    indicatorService: HealthIndicatorService,
+    private readonly ingest: IngestService,
+  ) {
+    this.indicators = new Indicators(indicatorService);
+  }
 
   @Get('live')
-  live(): { status: 'ok' } {
-    return { status: 'ok' };
+  @HealthCheck()
+  live() {
+    return this.health.check([
+      () => this.indicators.eventLoop(this.eventLoop, MAX_EVENT_LOOP_DELAY_MS),
+    ]);
   }
 
   @Get('ready')
-  ready(): object {
+  @HealthCheck()
+  ready() {
     const producer = this.ingest.producerState();
-    const body = { status: this.ingest.isReady() ? 'ok' : 'unavailable', producer };
-    if (!this.ingest.isReady()) {
-      throw new ServiceUnavailableException(body);
-    }
-    return body;
+    return this.health.check([
+      () => this.indicators.producerReady(this.ingest.isReady(), { ...producer }),
+    ]);
   }
 }

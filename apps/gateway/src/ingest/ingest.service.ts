@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { Message } from 'kafkajs';
+import type { Admin, Message } from 'kafkajs';
 import {
   createIdempotentProducer,
   createKafka,
@@ -39,6 +39,8 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
   private readonly producer: LingerProducer;
   private ready = false;
   private stopping = false;
+  private admin: Admin | undefined;
+  private connecting: Promise<void> = Promise.resolve();
 
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
     this.kafka = createKafka(config.kafka, this.logger);
@@ -50,11 +52,14 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    void this.connectUntilReady();
+    this.connecting = this.connectUntilReady();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    // A connect still in progress would go on retrying after shutdown.
+    await this.admin?.disconnect();
+    await this.connecting;
     await this.producer.disconnect();
   }
 
@@ -79,7 +84,7 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
     } catch (error) {
       if (error instanceof KafkaUnavailableError || error instanceof ProducerOverloadedError) {
         throw TrackApiError.unavailable(
-          `not accepted, nothing was stored: ${error.message}`,
+          `not accepted: ${error.message}; retry with the same event ids`,
           this.config.retryAfterSeconds,
         );
       }
@@ -87,10 +92,18 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** Read through a call: shutdown sets the flag while a connect is awaited. */
+  private isStopping(): boolean {
+    return this.stopping;
+  }
+
   private async connectUntilReady(): Promise<void> {
     while (!this.stopping) {
       try {
         await this.ensureTopics();
+        if (this.isStopping()) {
+          return;
+        }
         await this.producer.connect();
         this.ready = true;
         this.logger.log({ message: 'connected to Kafka', brokers: this.config.kafka.brokers });
@@ -101,17 +114,21 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
           error: (error as Error).message,
           retryInMs: CONNECT_RETRY_MS,
         });
-        await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_MS));
+        if (!this.isStopping()) {
+          await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_MS));
+        }
       }
     }
   }
 
   private async ensureTopics(): Promise<void> {
     const admin = this.kafka.admin();
-    await admin.connect();
+    this.admin = admin;
     try {
+      await admin.connect();
       await ensureTopics(admin, Object.values(this.config.kafka.topics), this.logger);
     } finally {
+      this.admin = undefined;
       await admin.disconnect();
     }
   }

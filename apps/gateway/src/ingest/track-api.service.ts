@@ -11,6 +11,13 @@ import { WorkspaceAuthService } from '../auth/workspace-auth.service';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config';
 import { TrackApiError } from '../http/track-api-error';
 import { IngestService } from './ingest.service';
+import { gatewayMetrics } from '../metrics/gateway-metrics';
+import type { Workspace } from '@cio-pipeline/runtime';
+
+function countRejection(workspace: string, reason: string): void {
+  gatewayMetrics.rejections.inc({ reason });
+  gatewayMetrics.operations.inc({ workspace, result: 'rejected' });
+}
 
 /** Converts a call's body into operations with the shared validation options. */
 export type ParseCall = (options: ValidateOptions) => Parsed<Operation>;
@@ -34,12 +41,13 @@ export class TrackApiService {
   }
 
   async acceptOne(authorization: string | undefined, parse: ParseCall, requestId: string) {
-    const workspace = this.auth.authenticate(authorization);
+    const workspace = this.authenticate(authorization);
     const parsed = parse(this.options);
     if (!parsed.ok) {
+      countRejection(workspace.siteId, parsed.error.reason);
       throw TrackApiError.invalid(parsed.error);
     }
-    await this.ingest.accept(workspace.siteId, [parsed.value], requestId);
+    await this.write(workspace.siteId, [parsed.value], requestId);
   }
 
   /** Accepts a batch's valid operations and returns the errors of the others. */
@@ -49,15 +57,42 @@ export class TrackApiService {
     bodyBytes: number,
     requestId: string,
   ): Promise<{ accepted: number; errors: BatchItemError[] }> {
-    const workspace = this.auth.authenticate(authorization);
+    const workspace = this.authenticate(authorization);
     const parsed = parseBatchRequest(body, bodyBytes, this.options);
     if (!parsed.ok) {
+      countRejection(workspace.siteId, parsed.error.reason);
       throw TrackApiError.invalid(parsed.error);
+    }
+    for (const item of parsed.value.rejected) {
+      countRejection(workspace.siteId, item.reason);
     }
     const operations = parsed.value.accepted.map((item) => item.operation);
     if (operations.length > 0) {
-      await this.ingest.accept(workspace.siteId, operations, requestId);
+      await this.write(workspace.siteId, operations, requestId);
     }
     return { accepted: operations.length, errors: parsed.value.rejected };
+  }
+
+  private authenticate(authorization: string | undefined): Workspace {
+    try {
+      return this.auth.authenticate(authorization);
+    } catch (error) {
+      gatewayMetrics.rejections.inc({ reason: 'unauthorized' });
+      throw error;
+    }
+  }
+
+  private async write(workspace: string, operations: Operation[], requestId: string) {
+    const stopTimer = gatewayMetrics.produceLatency.startTimer();
+    try {
+      await this.ingest.accept(workspace, operations, requestId);
+    } catch (error) {
+      gatewayMetrics.rejections.inc({ reason: 'unavailable' }, operations.length);
+      gatewayMetrics.operations.inc({ workspace, result: 'unavailable' }, operations.length);
+      throw error;
+    } finally {
+      stopTimer();
+    }
+    gatewayMetrics.operations.inc({ workspace, result: 'accepted' }, operations.length);
   }
 }

@@ -92,7 +92,19 @@ export class BatchesService {
       return;
     }
     const operationCount = Number(headerOf(message, Headers.operationCount) ?? '0');
-    await this.delivery.deliver({ workspace, body, operationCount, source });
+    const oldestAcceptedAt = Number(headerOf(message, Headers.oldestAcceptedAt));
+    const requestIds = headerOf(message, Headers.requestIds);
+    await this.delivery.deliver({
+      workspace,
+      body,
+      operationCount,
+      source,
+      ...(Number.isFinite(oldestAcceptedAt) ? { oldestAcceptedAt } : {}),
+      ...(requestIds === undefined || requestIds === ''
+        ? {}
+        : { requestIds: requestIds.split(',') }),
+      batchId: headerOf(message, Headers.batchId) ?? `${topic}/${partition}/${message.offset}`,
+    });
   }
 
   /** No credentials for the workspace: nothing can deliver it until one is configured. */

@@ -17,6 +17,11 @@ export interface DeliveryJob {
   body: Buffer;
   operationCount: number;
   source: { topic: string; partition: number; offset: string };
+  /** Gateway acceptance time of the batch's oldest operation, unix ms. */
+  oldestAcceptedAt?: number;
+  /** Names the batch in logs, with some of the gateway request ids it holds. */
+  batchId?: string;
+  requestIds?: string[];
 }
 
 interface Part {
@@ -79,6 +84,13 @@ export class DeliveryService {
     );
   }
 
+  /** Workspaces whose limiter holds requests but started none for `graceMs`. */
+  stalledWorkspaces(graceMs: number): string[] {
+    return [...this.limiters]
+      .filter(([, limiter]) => limiter.isStalled(graceMs))
+      .map(([siteId]) => siteId);
+  }
+
   /** Holds every workspace's next request for `ms`. */
   pauseAll(ms: number): void {
     for (const limiter of this.limiters.values()) {
@@ -100,14 +112,14 @@ export class DeliveryService {
       let response: TrackResponse;
       try {
         response = await limiter.schedule(() => {
-          this.stats.requests += 1;
+          this.stats.requestSent(part.body.length, part.count);
           return this.client.postBatch(baseUrl, workspace, part.body);
         });
       } catch (error) {
         if (!(error instanceof TransportError)) {
           throw error;
         }
-        this.stats.transportErrors += 1;
+        this.stats.noAnswer(workspace.siteId);
         const failure = {
           reason: error.timedOut ? 'timeout' : 'network_error',
           message: error.message,
@@ -119,12 +131,18 @@ export class DeliveryService {
       }
 
       const kind = classifyStatus(response.status);
-      this.stats.countStatus(response.status);
+      this.stats.answered(workspace.siteId, response.status);
       switch (kind) {
         case 'delivered':
           this.resume(workspace);
           limiter.succeeded();
-          this.stats.delivered += part.count;
+          this.stats.operationsDelivered(workspace.siteId, part.count, job.oldestAcceptedAt);
+          this.logger.debug({
+            message: 'batch delivered',
+            ...traceOf(job),
+            operations: part.count,
+            attempt,
+          });
           return;
         case 'partial':
           this.resume(workspace);
@@ -197,12 +215,10 @@ export class DeliveryService {
       });
       return false;
     }
-    this.stats.retries += 1;
+    this.stats.retried(job.workspace.siteId, failure.reason);
     this.logger.debug({
       message: 'delivery failed; retrying',
-      workspace: job.workspace.siteId,
-      partition: job.source.partition,
-      offset: job.source.offset,
+      ...traceOf(job),
       attempt,
       reason: failure.reason,
       retryInMs: Math.round(backoffMs),
@@ -227,7 +243,7 @@ export class DeliveryService {
       });
       return;
     }
-    this.stats.splits += 1;
+    this.stats.split();
     const middle = Math.ceil(operations.length / 2);
     // The halves go one after the other, so operations keep their order.
     for (const half of [operations.slice(0, middle), operations.slice(middle)]) {
@@ -249,7 +265,7 @@ export class DeliveryService {
         workspace: job.workspace.siteId,
         offset: job.source.offset,
       });
-      this.stats.delivered += part.count;
+      this.stats.operationsDelivered(job.workspace.siteId, part.count, job.oldestAcceptedAt);
       return;
     }
     const failed = new Map(
@@ -264,8 +280,17 @@ export class DeliveryService {
       }),
     );
     await this.deadLetters.write(letters);
-    this.stats.deadLettered += letters.length;
-    this.stats.delivered += part.count - letters.length;
+    for (const letter of letters) {
+      this.stats.operationsDeadLettered(job.workspace.siteId, letter.error.reason, 1);
+    }
+    const delivered = part.count - letters.length;
+    this.stats.operationsDelivered(job.workspace.siteId, delivered, job.oldestAcceptedAt);
+    this.logger.warn({
+      message: 'batch partly rejected',
+      ...traceOf(job),
+      delivered,
+      deadLettered: letters.length,
+    });
   }
 
   private async deadLetterAll(
@@ -277,9 +302,7 @@ export class DeliveryService {
     const operations = operationsOf(part);
     this.logger.warn({
       message: 'operations dead-lettered',
-      workspace: job.workspace.siteId,
-      partition: job.source.partition,
-      offset: job.source.offset,
+      ...traceOf(job),
       operations: operations.length,
       reason: error.reason,
       status: error.status,
@@ -287,7 +310,7 @@ export class DeliveryService {
     await this.deadLetters.write(
       operations.map((operation) => this.letterOf(job, operation, attempt, error)),
     );
-    this.stats.deadLettered += operations.length;
+    this.stats.operationsDeadLettered(job.workspace.siteId, error.reason, operations.length);
   }
 
   private letterOf(
@@ -320,6 +343,17 @@ export class DeliveryService {
       this.logger.log({ message: 'workspace resumed', workspace: workspace.siteId });
     }
   }
+}
+
+/** Log fields that tie a delivery to its batch and to the gateway requests in it. */
+function traceOf(job: DeliveryJob) {
+  return {
+    workspace: job.workspace.siteId,
+    batchId: job.batchId,
+    requestIds: job.requestIds,
+    partition: job.source.partition,
+    offset: job.source.offset,
+  };
 }
 
 function operationsOf(part: Part): unknown[] {

@@ -7,6 +7,7 @@ import {
   KafkaBatchServer,
 } from '@cio-pipeline/kafka';
 import type { SenderConfig } from '../config/sender-config';
+import { ConsumerLagReporter } from '@cio-pipeline/health';
 
 /** The sender's Kafka clients: a consumer group member and the dead-letter producer. */
 export class SenderKafka {
@@ -14,6 +15,7 @@ export class SenderKafka {
   readonly kafka: Kafka;
   readonly producer: Producer;
   readonly server: KafkaBatchServer;
+  readonly lag: ConsumerLagReporter;
   producerConnected = false;
 
   constructor(private readonly config: SenderConfig) {
@@ -34,6 +36,12 @@ export class SenderKafka {
       consumer: { maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 },
       logger: this.logger,
     });
+    this.lag = new ConsumerLagReporter(
+      this.kafka,
+      config.groupId,
+      [config.kafka.topics.batches.name],
+      this.logger,
+    );
   }
 
   async start(): Promise<void> {
@@ -45,5 +53,6 @@ export class SenderKafka {
       await admin.disconnect();
     }
     await this.producer.connect();
+    this.lag.start();
   }
 }
