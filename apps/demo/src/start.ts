@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     [
       '',
       `Gateway:  ${stack.gatewayUrl}  (Customer.io Track API; HTTPS with the self-signed certificate ${caFile})`,
+      `gRPC:     ${stack.gatewayGrpcAddress}  (TLS with the same certificate; libs/schemas/proto/track.proto)`,
       `Sandbox:  ${stack.sandbox.baseUrl}/__sandbox/stats  (what "Customer.io" received)`,
       `Logs:     tmp/logs/local/`,
       '',

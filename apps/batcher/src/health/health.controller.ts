@@ -5,6 +5,8 @@ import { BatcherKafka } from '../output/kafka-runtime';
 import { BatcherService } from '../packing/batcher.service';
 
 const MAX_EVENT_LOOP_DELAY_MS = 2000;
+/** kafkajs fetches at least every 5 s (its maxWaitTime); three missed fetches mean Kafka is out of reach. */
+const MAX_READY_FETCH_GAP_MS = 15_000;
 /** kafkajs fetches every few seconds even from idle partitions; a minute without one means it is stuck. */
 const MAX_FETCH_GAP_MS = 60_000;
 
@@ -39,7 +41,7 @@ export class HealthController {
       failures: this.kafka.writer.consecutiveFailures,
     };
     return this.health.check([
-      () => this.indicators.consumerReady(this.kafka.server.state()),
+      () => this.indicators.consumerReady(this.kafka.server.state(), MAX_READY_FETCH_GAP_MS),
       () => this.indicators.producerReady(this.kafka.producerConnected, writer),
       () =>
         this.indicators.condition('batches', true, {

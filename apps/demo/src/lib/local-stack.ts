@@ -60,7 +60,9 @@ export async function startLocalStack(
     tls,
     ...(gatewayPort === undefined
       ? {}
-      : { ports: { gateway: gatewayPort, sandbox: 4010, 'sandbox-eu': 4011 } }),
+      : {
+          ports: { gateway: gatewayPort, 'gateway-grpc': 50051, sandbox: 4010, 'sandbox-eu': 4011 },
+        }),
   });
   return { stack, caFile: tls.certFile };
 }

@@ -26,6 +26,10 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config';
 import { TrackApiError } from '../http/track-api-error';
 
 const CONNECT_RETRY_MS = 2000;
+/** How often the operations topic's partition leaders are checked. */
+const LEADER_CHECK_MS = 5000;
+/** Readiness holds this long after the last check that found every partition led. */
+const LEADER_CHECK_VALID_MS = 15_000;
 
 /**
  * Writes accepted operations to the operations topic and resolves only once
@@ -41,6 +45,10 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
   private stopping = false;
   private admin: Admin | undefined;
   private connecting: Promise<void> = Promise.resolve();
+  private leaderCheck: NodeJS.Timeout | undefined;
+  private leaderAdmin: Admin | undefined;
+  private leadersOkAt = 0;
+  private leaderProblem: string | undefined;
 
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
     this.kafka = createKafka(config.kafka, this.logger);
@@ -57,18 +65,31 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.leaderCheck);
     // A connect still in progress would go on retrying after shutdown.
     await this.admin?.disconnect();
     await this.connecting;
+    await this.leaderAdmin?.disconnect();
     await this.producer.disconnect();
   }
 
+  /**
+   * Ready when connected and a check within the last 15 s found a leader for
+   * every partition of the operations topic: without one, writes to that
+   * partition cannot succeed. A failed write alone does not end readiness,
+   * since an unready gateway gets no traffic to show it recovered.
+   */
   isReady(): boolean {
-    return this.ready && this.producer.state().connected;
+    const leadersFresh = Date.now() - this.leadersOkAt < LEADER_CHECK_VALID_MS;
+    return this.ready && this.producer.state().connected && leadersFresh;
   }
 
-  producerState(): ProducerState {
-    return this.producer.state();
+  producerState(): ProducerState & { leadersCheckedMsAgo: number; leaderProblem: string | undefined } {
+    return {
+      ...this.producer.state(),
+      leadersCheckedMsAgo: Date.now() - this.leadersOkAt,
+      leaderProblem: this.leaderProblem,
+    };
   }
 
   async accept(workspace: string, operations: Operation[], requestId: string): Promise<void> {
@@ -105,6 +126,10 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
           return;
         }
         await this.producer.connect();
+        await this.checkLeaders();
+        this.leaderCheck = setInterval(() => {
+          void this.checkLeaders();
+        }, LEADER_CHECK_MS);
         this.ready = true;
         this.logger.log({ message: 'connected to Kafka', brokers: this.config.kafka.brokers });
         return;
@@ -118,6 +143,25 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
           await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_MS));
         }
       }
+    }
+  }
+
+  private async checkLeaders(): Promise<void> {
+    const topic = this.config.kafka.topics.operations.name;
+    try {
+      this.leaderAdmin ??= this.kafka.admin();
+      await this.leaderAdmin.connect();
+      const metadata = await this.leaderAdmin.fetchTopicMetadata({ topics: [topic] });
+      const partitions = metadata.topics[0]?.partitions ?? [];
+      const leaderless = partitions.filter((partition) => partition.leader < 0).length;
+      if (partitions.length > 0 && leaderless === 0) {
+        this.leadersOkAt = Date.now();
+        this.leaderProblem = undefined;
+      } else {
+        this.leaderProblem = `${leaderless} of ${partitions.length} partitions of ${topic} have no leader`;
+      }
+    } catch (error) {
+      this.leaderProblem = `partition leaders of ${topic} could not be read: ${(error as Error).message}`;
     }
   }
 

@@ -6,6 +6,8 @@ import { SenderKafka } from '../delivery/sender-kafka';
 import { SenderStats } from '../delivery/sender-stats';
 
 const MAX_EVENT_LOOP_DELAY_MS = 2000;
+/** kafkajs fetches at least every 5 s (its maxWaitTime); three missed fetches mean Kafka is out of reach. */
+const MAX_READY_FETCH_GAP_MS = 15_000;
 /** kafkajs fetches every few seconds even from idle partitions; a minute without one means it is stuck. */
 const MAX_FETCH_GAP_MS = 60_000;
 /** A limiter with waiting requests that started none for this long has stopped releasing work. */
@@ -43,7 +45,7 @@ export class HealthController {
   ready() {
     const paused = this.delivery.pausedWorkspaces();
     return this.health.check([
-      () => this.indicators.consumerReady(this.kafka.server.state()),
+      () => this.indicators.consumerReady(this.kafka.server.state(), MAX_READY_FETCH_GAP_MS),
       () => this.indicators.producerReady(this.kafka.producerConnected),
       () =>
         this.indicators.condition('workspaces', Object.keys(paused).length === 0, {

@@ -20,34 +20,45 @@ export class Indicators {
 
   /**
    * Liveness of a consumer: down when it crashed for good, or when it holds
-   * partitions but has not fetched for `maxFetchGapMs`. kafkajs fetches in a
-   * loop even when a topic is idle, so a long gap means the loop is stuck.
+   * partitions but has neither fetched nor crashed for `maxFetchGapMs`.
+   * kafkajs fetches every few seconds even from idle partitions, and a lost
+   * broker shows as crashes that kafkajs restarts from; silence means the
+   * fetch loop is stuck, which a restart of the process cures.
    */
-  consumerAlive(
-    state: ConsumerState,
-    maxFetchGapMs: number,
-    now = Date.now(),
-  ): HealthIndicatorResult {
+  consumerAlive(state: ConsumerState, maxFetchGapMs: number, now = Date.now()): HealthIndicatorResult {
     const session = this.health.check('consumer');
     if (state.crashed !== undefined) {
       return session.down({ reason: 'crashed', error: state.crashed });
     }
     const assigned = Object.values(state.assignment).some((partitions) => partitions.length > 0);
-    const lastActivity = Math.max(state.lastFetchAt ?? 0, state.lastBatchAt ?? 0, state.startedAt);
-    const gapMs = now - lastActivity;
-    if (state.connected && assigned && !state.rebalancing && gapMs > maxFetchGapMs) {
+    const lastSign = Math.max(state.lastFetchAt ?? 0, state.lastCrashAt ?? 0, state.lastBatchAt ?? 0, state.startedAt);
+    const gapMs = now - lastSign;
+    if (assigned && !state.rebalancing && gapMs > maxFetchGapMs) {
       return session.down({ reason: 'stopped fetching', lastFetchMsAgo: gapMs, maxFetchGapMs });
     }
     return session.up({ lastFetchMsAgo: gapMs });
   }
 
-  /** Readiness of a consumer: connected, not rebalancing, with partitions assigned. */
-  consumerReady(state: ConsumerState): HealthIndicatorResult {
+  /**
+   * Readiness of a consumer: connected, not rebalancing, with partitions, a
+   * fetch or heartbeat within `maxFetchGapMs`, and no crash since. A long
+   * delivery holds up fetches but not heartbeats, which the sender sends
+   * while it waits.
+   */
+  consumerReady(state: ConsumerState, maxFetchGapMs: number, now = Date.now()): HealthIndicatorResult {
     const session = this.health.check('consumer');
     const partitions = Object.values(state.assignment).reduce((sum, list) => sum + list.length, 0);
-    const details = { connected: state.connected, rebalancing: state.rebalancing, partitions };
+    const lastActivity = Math.max(state.lastFetchAt ?? 0, state.lastHeartbeatAt ?? 0);
+    const lastFetchMsAgo = lastActivity === 0 ? undefined : now - lastActivity;
+    const details = { connected: state.connected, rebalancing: state.rebalancing, partitions, lastFetchMsAgo };
     if (state.crashed !== undefined) {
       return session.down({ ...details, reason: 'crashed', error: state.crashed });
+    }
+    if ((state.lastCrashAt ?? 0) > lastActivity) {
+      return session.down({ ...details, reason: 'crashed; kafkajs is restarting it', error: state.lastCrashError });
+    }
+    if (lastFetchMsAgo === undefined || lastFetchMsAgo > maxFetchGapMs) {
+      return session.down({ ...details, reason: 'not fetching' });
     }
     if (!state.connected || state.rebalancing || partitions === 0) {
       return session.down(details);

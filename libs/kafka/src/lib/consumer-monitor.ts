@@ -8,6 +8,9 @@ export interface ConsumerState {
   assignment: Record<string, number[]>;
   /** Set when the consumer crashed and kafkajs will not restart it. */
   crashed: string | undefined;
+  /** The last crash of any kind; kafkajs restarts after a retriable one, such as a lost broker. */
+  lastCrashAt: number | undefined;
+  lastCrashError: string | undefined;
   lastHeartbeatAt: number | undefined;
   lastFetchAt: number | undefined;
   lastBatchAt: number | undefined;
@@ -21,6 +24,8 @@ export class ConsumerMonitor {
     rebalancing: false,
     assignment: {},
     crashed: undefined,
+    lastCrashAt: undefined,
+    lastCrashError: undefined,
     lastHeartbeatAt: undefined,
     lastFetchAt: undefined,
     lastBatchAt: undefined,
@@ -60,8 +65,12 @@ export class ConsumerMonitor {
     });
     consumer.on(events.FETCH, (event) => {
       this.current.lastFetchAt = event.timestamp;
+      this.current.connected = true;
     });
     consumer.on(events.CRASH, (event) => {
+      this.current.lastCrashAt = event.timestamp;
+      this.current.lastCrashError = event.payload.error.message;
+      this.current.connected = false;
       if (!event.payload.restart) {
         this.current.crashed = event.payload.error.message;
         this.current.connected = false;

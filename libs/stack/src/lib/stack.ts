@@ -5,6 +5,7 @@ import type { TlsPair } from './tls';
 import { freePort, httpStatus, waitUntil } from './wait';
 
 export type ServiceRole = 'sandbox' | 'sandbox-eu' | 'gateway' | 'batcher' | 'sender';
+type PortName = ServiceRole | 'gateway-grpc';
 
 export interface StackWorkspace {
   siteId: string;
@@ -25,7 +26,7 @@ export interface StackOptions {
   namespace: string;
   workspaces: StackWorkspace[];
   /** Fixed ports; a role without one gets a free port. */
-  ports?: Partial<Record<ServiceRole, number>>;
+  ports?: Partial<Record<PortName, number>>;
   /** Serve the gateway over HTTPS with this pair. */
   tls?: TlsPair;
   batchers?: number;
@@ -37,6 +38,8 @@ export interface StackOptions {
 
 export interface Stack {
   gatewayUrl: string;
+  /** The gateway's gRPC address, `127.0.0.1:<port>`. */
+  gatewayGrpcAddress: string;
   sandbox: SandboxClient;
   sandboxEu: SandboxClient;
   services: ServiceProcess[];
@@ -58,11 +61,12 @@ interface Planned {
  * every one reports ready. Kafka itself is started by tools/kafka/kafka.sh.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const port = async (role: ServiceRole) => options.ports?.[role] ?? (await freePort());
+  const port = async (role: PortName) => options.ports?.[role] ?? (await freePort());
   const ports = {
     sandbox: await port('sandbox'),
     sandboxEu: await port('sandbox-eu'),
     gateway: await port('gateway'),
+    gatewayGrpc: await port('gateway-grpc'),
   };
   const sandboxUrl = `http://127.0.0.1:${ports.sandbox}`;
   const sandboxEuUrl = `http://127.0.0.1:${ports.sandboxEu}`;
@@ -115,6 +119,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   plan('gateway', 'gateway', 0, ports.gateway, {
     ...kafkaEnv,
     GATEWAY_PORT: String(ports.gateway),
+    GATEWAY_GRPC_PORT: String(ports.gatewayGrpc),
     CIO_WORKSPACES: workspaces,
     ...(options.tls === undefined
       ? {}
@@ -175,6 +180,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   return {
     gatewayUrl,
+    gatewayGrpcAddress: `127.0.0.1:${ports.gatewayGrpc}`,
     sandbox: new SandboxClient(sandboxUrl),
     sandboxEu: new SandboxClient(sandboxEuUrl),
     services: planned.map((p) => p.process),
