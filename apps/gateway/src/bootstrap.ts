@@ -1,5 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { createJsonLogger } from '@cio-pipeline/runtime';
 import { TRACK_PROTO_PACKAGE, TRACK_PROTO_PATH, UlidFactory } from '@cio-pipeline/schemas';
@@ -33,12 +34,21 @@ function grpcOptions(config: GatewayConfig, url: string): MicroserviceOptions {
   };
 }
 
+function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  void reply.status(error.statusCode ?? 400).send({ meta: { error: error.message } });
+}
+
 /** Creates the gateway application without listening, for main and for tests. */
 export async function createGateway(config: GatewayConfig): Promise<NestFastifyApplication> {
   const ids = new UlidFactory();
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     genReqId: () => ids.next(),
+    // An identifier of 150 bytes is up to 450 characters once percent-encoded.
+    maxParamLength: 1024,
+    // Errors Fastify raises before routing (a bad URL, a path parameter over
+    // maxParamLength) get Customer.io's error shape like every other answer.
+    frameworkErrors: answerFrameworkError as FastifyServerOptions['frameworkErrors'],
     ...(config.tls === undefined
       ? {}
       : {

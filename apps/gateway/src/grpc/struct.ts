@@ -1,3 +1,6 @@
+import { MAX_NESTING_DEPTH } from '@cio-pipeline/schemas';
+import { TrackApiError } from '../http/track-api-error';
+
 /**
  * Converts `google.protobuf.Struct` values, as @grpc/proto-loader decodes them
  * with `oneofs: true`, into plain JSON, so gRPC bodies meet the same
@@ -19,18 +22,26 @@ export interface ProtoStruct {
 
 export function structToJson(
   struct: ProtoStruct | null | undefined,
+  depth = 1,
 ): Record<string, unknown> | undefined {
   if (struct === null || struct === undefined) {
     return undefined;
   }
+  if (depth > MAX_NESTING_DEPTH) {
+    // Deeper values would be rejected by validation anyway; stop before the stack runs out.
+    throw new TrackApiError(
+      400,
+      `operation nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`,
+    );
+  }
   const result: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(struct.fields ?? {})) {
-    result[key] = valueToJson(value);
+    result[key] = valueToJson(value, depth + 1);
   }
   return result;
 }
 
-export function valueToJson(value: ProtoValue): unknown {
+export function valueToJson(value: ProtoValue, depth = 1): unknown {
   switch (value.kind) {
     case 'numberValue':
       return value.numberValue;
@@ -39,9 +50,9 @@ export function valueToJson(value: ProtoValue): unknown {
     case 'boolValue':
       return value.boolValue;
     case 'structValue':
-      return structToJson(value.structValue);
+      return structToJson(value.structValue, depth);
     case 'listValue':
-      return (value.listValue?.values ?? []).map(valueToJson);
+      return (value.listValue?.values ?? []).map((item) => valueToJson(item, depth + 1));
     case 'nullValue':
     case undefined:
       return null;

@@ -61,8 +61,9 @@ export class TrackGrpcController {
 
   @GrpcMethod(TRACK_SERVICE, 'Identify')
   identify(request: IdentifyRequest, metadata: Metadata) {
-    const attributes = structToJson(request.attributes) ?? {};
-    return this.accept(metadata, (o) => fromIdentify(identifierOf(request), attributes, o));
+    return this.accept(metadata, (o) =>
+      fromIdentify(identifierOf(request), structToJson(request.attributes) ?? {}, o),
+    );
   }
 
   @GrpcMethod(TRACK_SERVICE, 'DeletePerson')
@@ -72,20 +73,21 @@ export class TrackGrpcController {
 
   @GrpcMethod(TRACK_SERVICE, 'Track')
   trackEvent(request: TrackRequest, metadata: Metadata) {
-    const event = structToJson(request.event);
-    return this.accept(metadata, (o) => fromTrack(identifierOf(request), event, o));
+    return this.accept(metadata, (o) =>
+      fromTrack(identifierOf(request), structToJson(request.event), o),
+    );
   }
 
   @GrpcMethod(TRACK_SERVICE, 'TrackAnonymous')
   trackAnonymous(request: TrackRequest, metadata: Metadata) {
-    const event = structToJson(request.event);
-    return this.accept(metadata, (o) => fromTrack(undefined, event, o));
+    return this.accept(metadata, (o) => fromTrack(undefined, structToJson(request.event), o));
   }
 
   @GrpcMethod(TRACK_SERVICE, 'AddDevice')
   addDevice(request: AddDeviceRequest, metadata: Metadata) {
-    const body = { device: structToJson(request.device) };
-    return this.accept(metadata, (o) => fromAddDevice(identifierOf(request), body, o));
+    return this.accept(metadata, (o) =>
+      fromAddDevice(identifierOf(request), { device: structToJson(request.device) }, o),
+    );
   }
 
   @GrpcMethod(TRACK_SERVICE, 'DeleteDevice')
@@ -106,17 +108,17 @@ export class TrackGrpcController {
 
   @GrpcMethod(TRACK_SERVICE, 'Merge')
   merge(request: MergeRequest, metadata: Metadata) {
-    const body = {
-      primary: structToJson(request.primary),
-      secondary: structToJson(request.secondary),
-    };
-    return this.accept(metadata, (o) => fromMerge(body, o));
+    return this.accept(metadata, (o) =>
+      fromMerge(
+        { primary: structToJson(request.primary), secondary: structToJson(request.secondary) },
+        o,
+      ),
+    );
   }
 
   @GrpcMethod(TRACK_SERVICE, 'Entity')
   entity(request: ProtoStruct, metadata: Metadata) {
-    const operation = structToJson(request);
-    return this.accept(metadata, (o) => validateOperation(operation, o));
+    return this.accept(metadata, (o) => validateOperation(structToJson(request), o));
   }
 
   @GrpcMethod(TRACK_SERVICE, 'Batch')
@@ -140,12 +142,11 @@ export class TrackGrpcController {
   }
 
   private async acceptBatch(request: BatchRequest, metadata: Metadata): Promise<BatchResponse> {
-    const requestId =
-      request.request_id !== undefined && request.request_id !== ''
-        ? request.request_id
-        : this.ids.next();
-    const body = { batch: (request.batch ?? []).map((item) => structToJson(item)) };
+    // A caller's request id travels in Kafka headers and logs: only a short plain one is kept.
+    const given = request.request_id ?? '';
+    const requestId = /^[\w.:-]{1,128}$/.test(given) ? given : this.ids.next();
     try {
+      const body = { batch: (request.batch ?? []).map((item) => structToJson(item)) };
       const bodyBytes = Buffer.byteLength(JSON.stringify(body), 'utf8');
       const result = await this.track.acceptBatch(
         authorizationOf(metadata),

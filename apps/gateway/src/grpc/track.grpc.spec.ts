@@ -219,7 +219,21 @@ describe('gateway over gRPC', () => {
     const attempt = call(client.Identify.bind(client), { identifier: 'grpc-5', attributes });
 
     await expect(attempt).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
-    await expect(attempt).rejects.toThrow(/attributes\.bio.*1001 bytes.*1000 bytes/);
+    await expect(attempt).rejects.toThrow(/bio: .*1001 bytes.*1000 bytes/);
+  });
+
+  it('rejects deep nesting as invalid', async () => {
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 40; i++) {
+      deep = { inner: deep };
+    }
+    const attempt = call(client.Identify.bind(client), {
+      identifier: 'grpc-7',
+      attributes: jsonToStruct(deep),
+    });
+
+    await expect(attempt).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(attempt).rejects.toThrow(/32 levels deep/);
   });
 
   it('answers streamed batches in order', async () => {

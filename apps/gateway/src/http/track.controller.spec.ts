@@ -444,8 +444,7 @@ describe('gateway Track API', () => {
       expect(reply.status).toBe(400);
       expect(reply.body).toEqual({
         meta: {
-          error:
-            'attributes.plan: value of attribute "plan" is 1001 bytes, over the limit of 1000 bytes',
+          error: 'plan: value of attribute "plan" is 1001 bytes, over the limit of 1000 bytes',
         },
       });
     });

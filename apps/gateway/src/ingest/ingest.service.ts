@@ -84,7 +84,10 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
     return this.ready && this.producer.state().connected && leadersFresh;
   }
 
-  producerState(): ProducerState & { leadersCheckedMsAgo: number; leaderProblem: string | undefined } {
+  producerState(): ProducerState & {
+    leadersCheckedMsAgo: number;
+    leaderProblem: string | undefined;
+  } {
     return {
       ...this.producer.state(),
       leadersCheckedMsAgo: Date.now() - this.leadersOkAt,

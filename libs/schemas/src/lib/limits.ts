@@ -38,5 +38,14 @@ export const DEFAULT_TRACK_LIMITS: Readonly<TrackLimits> = Object.freeze({
  */
 export const MAX_UNIX_SECONDS = 99_999_999_999;
 
+/**
+ * Levels of nested objects and arrays allowed in one operation. Customer.io
+ * documents no figure; the bound keeps serializing an operation from
+ * exhausting the call stack, far above what real attributes use. It is also
+ * below what protobufjs decodes (100 message levels, two per Struct level),
+ * so gRPC and HTTP callers meet the same rule.
+ */
+export const MAX_NESTING_DEPTH = 32;
+
 /** Bytes of `{"batch":[` and `]}` around the operations of a batch body. */
 export const BATCH_ENVELOPE_BYTES = '{"batch":[]}'.length;

@@ -1,4 +1,4 @@
-import { MAX_UNIX_SECONDS, type TrackLimits } from './limits';
+import { MAX_NESTING_DEPTH, MAX_UNIX_SECONDS, type TrackLimits } from './limits';
 import {
   ACTIONS,
   EVENT_ACTIONS,
@@ -52,6 +52,14 @@ export interface ValidateOptions {
 export function validateOperation(input: unknown, options: ValidateOptions): Parsed<Operation> {
   if (!isPlainObject(input)) {
     return fail('', 'invalid_type', `operation must be an object, got ${describeType(input)}`);
+  }
+  const depth = nestingDepth(input, MAX_NESTING_DEPTH);
+  if (depth > MAX_NESTING_DEPTH) {
+    return fail(
+      '',
+      'too_deep',
+      `operation nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`,
+    );
   }
   const unknownField = Object.keys(input).find((key) => !OPERATION_FIELDS.has(key));
   if (unknownField !== undefined) {
@@ -446,4 +454,27 @@ function applyRelationships(input: Record<string, unknown>, operation: Operation
   }
   operation.cio_relationships = value as unknown[];
   return ok(true);
+}
+
+/**
+ * Depth of nested objects and arrays in `value`, counted without recursion
+ * and given up on once past `max`, so a hostile body cannot overflow the stack.
+ */
+export function nestingDepth(value: unknown, max: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [current, depth] = next;
+    if (typeof current !== 'object' || current === null) {
+      continue;
+    }
+    deepest = Math.max(deepest, depth);
+    if (deepest > max) {
+      return deepest;
+    }
+    for (const child of Object.values(current)) {
+      stack.push([child, depth + 1]);
+    }
+  }
+  return deepest;
 }

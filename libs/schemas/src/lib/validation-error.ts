@@ -7,7 +7,13 @@ export interface FieldError {
 }
 
 export type ErrorReason =
-  'required' | 'invalid_type' | 'invalid_value' | 'too_large' | 'too_many' | 'unknown_field';
+  | 'required'
+  | 'invalid_type'
+  | 'invalid_value'
+  | 'too_large'
+  | 'too_many'
+  | 'too_deep'
+  | 'unknown_field';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: FieldError };
 
