@@ -12,9 +12,10 @@ import { TrackClient } from './delivery/track-client';
 import { HealthController } from './health/health.controller';
 
 /**
- * Shutdown order: stop the consumer, which lets kafkajs finish the batch in
- * hand (deliveries, dead letters and commits included), then close the
- * limiters, the HTTP connections and the producer.
+ * Shutdown order: end the deliveries that wait for a retry or for the
+ * limiter, then stop the consumer, which lets kafkajs finish the batch in
+ * hand (requests already sent, dead letters and commits), then close the
+ * HTTP connections and the producer.
  */
 class Shutdown implements OnModuleDestroy {
   private readonly logger = new Logger('Shutdown');
@@ -28,11 +29,15 @@ class Shutdown implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.logger.log({ message: 'stopping: closing the consumer' });
     await this.kafka.lag.stop();
-    await this.kafka.server.close();
+    // Deliveries waiting for a retry or the limiter end first, so closing the
+    // consumer (which waits for the batch in hand) takes at most one request timeout.
     await this.delivery.close();
+    await this.kafka.server.close();
     await this.client.close();
     await this.kafka.producer.disconnect();
-    this.logger.log({ message: 'stopped: in-flight batches finished and committed' });
+    this.logger.log({
+      message: 'stopped: sent batches committed, the rest left for the next owner',
+    });
   }
 }
 

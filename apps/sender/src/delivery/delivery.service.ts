@@ -48,6 +48,7 @@ export class DeliveryService {
   private readonly logger = new Logger(DeliveryService.name);
   private readonly limiters = new Map<string, WorkspaceLimiter>();
   private readonly paused = new Map<string, string>();
+  private readonly shutdown = new AbortController();
 
   constructor(
     @Inject(SENDER_CONFIG) private readonly config: SenderConfig,
@@ -98,8 +99,33 @@ export class DeliveryService {
     }
   }
 
+  /**
+   * Starts shutdown: requests waiting for the limiter or for a backoff end at
+   * once with a ShutdownError, so their batches stay uncommitted and go to
+   * the partition's next owner. Requests already sent finish normally.
+   */
   async close(): Promise<void> {
+    this.shutdown.abort();
     await Promise.all([...this.limiters.values()].map((limiter) => limiter.stop()));
+  }
+
+  /** Waits `ms`, or throws a ShutdownError as soon as shutdown starts. */
+  private async sleep(ms: number): Promise<void> {
+    const signal = this.shutdown.signal;
+    if (signal.aborted) {
+      throw new ShutdownError();
+    }
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(new ShutdownError());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   private async deliverPart(job: DeliveryJob, part: Part): Promise<void> {
@@ -223,7 +249,7 @@ export class DeliveryService {
       reason: failure.reason,
       retryInMs: Math.round(backoffMs),
     });
-    await sleep(backoffMs);
+    await this.sleep(backoffMs);
     return true;
   }
 
@@ -335,7 +361,7 @@ export class DeliveryService {
       this.logger.error({ message: 'workspace paused', workspace: workspace.siteId, reason: why });
     }
     this.paused.set(workspace.siteId, why);
-    await sleep(this.config.retry.unauthorizedPauseMs);
+    await this.sleep(this.config.retry.unauthorizedPauseMs);
   }
 
   private resume(workspace: Workspace): void {
@@ -365,6 +391,10 @@ function bodyOf(operations: unknown[]): Buffer {
   return Buffer.from(JSON.stringify({ batch: operations }), 'utf8');
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** The sender is stopping; the batch is left uncommitted for the next owner of its partition. */
+export class ShutdownError extends Error {
+  constructor() {
+    super('the sender is shutting down; the batch stays uncommitted for the next consumer');
+    this.name = 'ShutdownError';
+  }
 }

@@ -124,10 +124,13 @@ export class WorkspaceLimiter {
     };
   }
 
-  /** Stops taking requests; waiting ones are still released at the rate. */
+  /** Stops the limiter: requests still waiting for their turn are rejected. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.bottleneck.stop({ dropWaitingJobs: false });
+    await this.bottleneck.stop({
+      dropWaitingJobs: true,
+      dropErrorMessage: 'the limiter was stopped',
+    });
   }
 
   get isStopped(): boolean {
@@ -141,6 +144,9 @@ export class WorkspaceLimiter {
         this.pausedUntil,
         (this.lastStartedAt ?? -Infinity) + this.spacingMs(),
       );
+      if (this.stopped) {
+        throw new Error('the limiter was stopped');
+      }
       const waitMs = earliest - this.now();
       if (waitMs <= 0) {
         this.lastStartedAt = this.now();
