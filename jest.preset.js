@@ -13,6 +13,7 @@ module.exports = function jestPreset(projectDir) {
       '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(projectDir, 'tsconfig.spec.json') }],
     },
     moduleFileExtensions: ['ts', 'js', 'json'],
+    setupFiles: [path.join(__dirname, 'tools', 'jest', 'quiet-logger.js')],
     moduleNameMapper: {
       '^@cio-pipeline/(.*)$': path.join(__dirname, 'libs/$1/src/index.ts'),
     },

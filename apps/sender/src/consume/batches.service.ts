@@ -41,11 +41,14 @@ export class BatchesService {
     const inFlight: InFlight[] = [];
     let committed: number | undefined;
 
+    // Offsets are resolved only up to the first unfinished batch: if this
+    // call fails, kafkajs fetches again from there instead of skipping it.
     const commit = async (): Promise<void> => {
       const next = offsets.committable();
       if (next === undefined || next === committed) {
         return;
       }
+      payload.resolveOffset(String(next - 1));
       await consumer.commitOffsets([
         { topic: batch.topic, partition: batch.partition, offset: String(next) },
       ]);
@@ -74,8 +77,9 @@ export class BatchesService {
           });
         }),
       };
+      // Marked handled here; waitForTurn and waitForAll still see the failure.
+      entry.done.catch(() => undefined);
       inFlight.push(entry);
-      payload.resolveOffset(message.offset);
     }
 
     await this.waitForAll(inFlight, heartbeat);

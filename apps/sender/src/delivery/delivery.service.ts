@@ -58,11 +58,24 @@ export class DeliveryService {
   ) {}
 
   async deliver(job: DeliveryJob): Promise<void> {
-    await this.deliverPart(job, {
-      body: job.body,
-      operations: undefined,
-      count: job.operationCount,
-    });
+    const part = { body: job.body, operations: undefined, count: job.operationCount };
+    try {
+      await this.deliverPart(job, part);
+    } catch (error) {
+      if (error instanceof ShutdownError || this.shutdown.signal.aborted) {
+        throw error;
+      }
+      // Anything else, such as a body that is not JSON when it must be split,
+      // can never succeed: keep the bytes in the dead-letter topic.
+      const message = (error as Error).message;
+      this.logger.error({ message: 'batch cannot be delivered', ...traceOf(job), error: message });
+      const letter = this.letterOf(job, job.body.toString('utf8'), 0, {
+        reason: 'undeliverable',
+        message,
+      });
+      await this.deadLetters.write([letter]);
+      this.stats.operationsDeadLettered(job.workspace.siteId, 'undeliverable', job.operationCount);
+    }
   }
 
   limiterOf(workspace: Workspace): WorkspaceLimiter {

@@ -126,6 +126,9 @@ export class WorkspaceLimiter {
 
   /** Stops the limiter: requests still waiting for their turn are rejected. */
   async stop(): Promise<void> {
+    if (this.stopped) {
+      return;
+    }
     this.stopped = true;
     await this.bottleneck.stop({
       dropWaitingJobs: true,
