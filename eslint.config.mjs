@@ -53,6 +53,11 @@ export default tseslint.config(
             { sourceTag: 'scope:health', onlyDependOnLibsWithTags: ['scope:kafka'] },
             { sourceTag: 'scope:demo', onlyDependOnLibsWithTags: ['scope:stack', 'scope:schemas'] },
             { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:stack', 'scope:schemas'] },
+            {
+              sourceTag: 'scope:loadtests',
+              onlyDependOnLibsWithTags: ['scope:stack', 'scope:schemas'],
+            },
+            { sourceTag: 'scope:deploy', onlyDependOnLibsWithTags: [] },
           ],
         },
       ],

@@ -1,0 +1,195 @@
+import { renderChart, type Panel, type Series } from '../common/chart';
+import type { LoadResult } from '../common/load';
+import { formatNumber } from '../common/log';
+import type { DeliveryMeasurement } from './end-to-end';
+import type { PerEventMeasurement } from './per-event';
+import type { BenchSettings } from './settings';
+
+/** Everything one benchmark run measured; written to reports/bench.json. */
+export interface BenchReport {
+  startedAt: string;
+  elapsedSeconds: number;
+  profile: { name: string; file: string };
+  settings: BenchSettings;
+  /** Cores and load average, because the figures depend on what else the machine ran. */
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    loadAverageAtStart: number[];
+    loadAverageAtEnd: number[];
+  };
+  ingest: {
+    gatewaySingle: LoadResult;
+    gatewayBatch: LoadResult;
+    fastifyNoop: LoadResult;
+    kafkaProducer: LoadResult;
+    /** Gateway single-call requests/s divided by the do-nothing Fastify server's. */
+    singleVsFastify: number;
+    /** Gateway batch events/s divided by the bare producer's. */
+    batchVsProducer: number;
+  };
+  endToEnd: {
+    operationsPerFullBatch: number;
+    maxBatchBytes: number;
+    binding: DeliveryMeasurement[];
+    continuous: DeliveryMeasurement;
+    perEvent: PerEventMeasurement;
+    /** Pipeline delivered events/s with one workspace divided by the per-event baseline's. */
+    pipelineVsPerEvent: number;
+  };
+  problems: string[];
+}
+
+/** Formats the report as the table printed at the end of a run. */
+export function formatTable(report: BenchReport): string {
+  const { ingest, endToEnd, settings } = report;
+  const lines: string[] = [];
+  lines.push(
+    '',
+    `Gateway ingest: closed loop, ${settings.ingestSeconds} s measured after ${settings.warmupSeconds} s warm-up`,
+  );
+  lines.push(
+    ...table(
+      ['run', 'conns', 'events/s', 'requests/s', 'p50 ms', 'p99 ms', 'errors'],
+      [ingest.gatewaySingle, ingest.fastifyNoop, ingest.gatewayBatch, ingest.kafkaProducer].map(
+        (result) => [
+          result.label,
+          String(
+            result === ingest.gatewayBatch || result === ingest.kafkaProducer
+              ? settings.batchConcurrency
+              : settings.singleConcurrency,
+          ),
+          formatNumber(result.eventsPerSecond),
+          formatNumber(result.requestsPerSecond),
+          formatNumber(result.latency.p50),
+          formatNumber(result.latency.p99),
+          String(result.errors),
+        ],
+      ),
+    ),
+  );
+  lines.push(
+    `  single calls: gateway requests/s / do-nothing Fastify requests/s = ${ingest.singleVsFastify}`,
+    `  batch calls:  gateway events/s / bare kafkajs producer events/s  = ${ingest.batchVsProducer}`,
+    '',
+    `End to end: ${endToEnd.operationsPerFullBatch} operations of the event mix fit in a ${endToEnd.maxBatchBytes}-byte batch body`,
+  );
+  const rows = [...endToEnd.binding, endToEnd.continuous].map((measurement) => [
+    measurement === endToEnd.continuous ? 'continuous feed' : 'backlog drain',
+    String(measurement.workspaces.length),
+    String(measurement.limit),
+    formatNumber(measurement.capEventsPerSecond),
+    formatNumber(measurement.deliveredEventsPerSecond),
+    formatNumber(measurement.shareOfCap),
+    formatNumber(measurement.fillRatio),
+    formatNumber(measurement.rateUse),
+    String(measurement.throttled),
+    measurement.drained ? 'yes' : 'NO',
+  ]);
+  lines.push(
+    ...table(
+      [
+        'run',
+        'workspaces',
+        'limit/s',
+        'cap ev/s',
+        'delivered ev/s',
+        'share of cap',
+        'fill',
+        'rate use',
+        '429s',
+        'drained',
+      ],
+      rows,
+    ),
+  );
+  const { continuous, perEvent } = endToEnd;
+  lines.push(
+    `  continuous feed offered ${formatNumber(continuous.feed.eventsPerSecond)} events/s to the gateway at ${continuous.limit} requests/s`,
+    `  per-event baseline: ${formatNumber(perEvent.deliveredEventsPerSecond)} events/s (one call per event at ${perEvent.limit}/s, ${perEvent.throttled} got 429)`,
+    `  pipeline with 1 workspace / per-event baseline = ${endToEnd.pipelineVsPerEvent}`,
+    '',
+  );
+  if (report.problems.length > 0) {
+    lines.push('Problems:', ...report.problems.map((problem) => `  - ${problem}`), '');
+  }
+  return lines.join('\n');
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const format = (row: string[]) =>
+    `  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ')}`;
+  return [format(header), format(widths.map((width) => '-'.repeat(width))), ...rows.map(format)];
+}
+
+/** Renders reports/bench.svg: ingest throughput and latency, then deliveries over time. */
+export function renderBenchChart(report: BenchReport): string {
+  const ingestRuns = [
+    report.ingest.gatewaySingle,
+    report.ingest.fastifyNoop,
+    report.ingest.gatewayBatch,
+    report.ingest.kafkaProducer,
+  ];
+  const throughput: Panel = {
+    title: 'Ingest: acknowledged events per second',
+    xLabel: 'seconds since the run started',
+    yLabel: 'events/s',
+    series: ingestRuns.map((run) => ({
+      label: run.label,
+      points: run.timeline.map((point) => ({ x: point.second, y: point.events })),
+    })),
+  };
+  const latency: Panel = {
+    title: 'Ingest: p99 latency of each second',
+    xLabel: 'seconds since the run started',
+    yLabel: 'ms',
+    series: ingestRuns.map((run) => ({
+      label: run.label,
+      points: run.timeline.map((point) => ({ x: point.second, y: point.p99Ms })),
+    })),
+  };
+  const deliveries: Series[] = [];
+  for (const measurement of report.endToEnd.binding) {
+    const label = `${measurement.workspaces.length} workspace(s) at ${measurement.limit}/s`;
+    deliveries.push({
+      label,
+      points: measurement.timeline.map((point) => ({ x: point.second, y: point.events })),
+    });
+  }
+  const widest = report.endToEnd.binding[report.endToEnd.binding.length - 1];
+  if (widest !== undefined) {
+    const end = Math.max(1, widest.timeline.length);
+    deliveries.push({
+      label: `cap, ${widest.workspaces.length} workspace(s)`,
+      dashed: true,
+      points: [
+        { x: 0, y: widest.capEventsPerSecond },
+        { x: end, y: widest.capEventsPerSecond },
+      ],
+    });
+  }
+  const { continuous, perEvent } = report.endToEnd;
+  deliveries.push(
+    {
+      label: `continuous feed at ${continuous.limit}/s`,
+      points: continuous.timeline.map((point) => ({ x: point.second, y: point.events })),
+    },
+    {
+      label: `per-event at ${perEvent.limit}/s: ${formatNumber(perEvent.deliveredEventsPerSecond)} ev/s`,
+      points: perEvent.timeline.map((point) => ({ x: point.second, y: point.events })),
+    },
+  );
+  const delivery: Panel = {
+    title: 'End to end: operations stored by the sandbox per second',
+    xLabel: 'seconds since delivery could start',
+    yLabel: 'events/s',
+    series: deliveries,
+  };
+  return renderChart(
+    `cio-pipeline benchmark, ${report.startedAt} (profile ${report.profile.name})`,
+    [throughput, latency, delivery],
+  );
+}

@@ -1,0 +1,63 @@
+import { EnvSettings } from '../common/env-settings';
+
+/** Options of `nx run loadtests:bench`; the defaults make a run of about three minutes. */
+export interface BenchSettings {
+  /** Profile name in loadtests/profiles/ or path of a profile file. */
+  profile: string;
+  warmupSeconds: number;
+  /** Measured seconds of each ingest run. */
+  ingestSeconds: number;
+  singleConcurrency: number;
+  batchConcurrency: number;
+  /** Requests per second per workspace at which the limit binds. */
+  bindingLimit: number;
+  /** Workspace counts of the binding measurements. */
+  workspaceCounts: number[];
+  /** Seconds of delivery at the cap that each workspace's backlog holds. */
+  backlogSeconds: number;
+  /** Requests per second of the workspace fed without a backlog. */
+  fastLimit: number;
+  feedSeconds: number;
+  perEventSeconds: number;
+  /** Maximum wait for a fill or a drain. */
+  timeoutSeconds: number;
+  seed: number;
+}
+
+/** Each setting's variable and meaning, for --help. */
+export const BENCH_HELP: readonly (readonly [string, string])[] = [
+  ['PROFILE', 'traffic profile: a name in loadtests/profiles/ or a JSON file (default default)'],
+  ['BENCH_WARMUP_SECONDS', 'unmeasured seconds at the start of each ingest run (default 3)'],
+  ['BENCH_SECONDS', 'measured seconds of each ingest run (default 8)'],
+  ['BENCH_SINGLE_CONCURRENCY', 'connections for single-event calls (default 32)'],
+  ['BENCH_BATCH_CONCURRENCY', 'connections for v2 batch calls and producer sends (default 8)'],
+  ['BENCH_BINDING_LIMIT', 'requests per second per workspace where the limit binds (default 10)'],
+  ['BENCH_WORKSPACES', 'workspace counts of the binding runs, comma-separated (default 1,2,3)'],
+  ['BENCH_BACKLOG_SECONDS', 'seconds of delivery at the cap each backlog holds (default 4)'],
+  ['BENCH_FAST_LIMIT', 'requests per second of the continuously fed workspace (default 100)'],
+  ['BENCH_FEED_SECONDS', 'seconds of continuous feed at that limit (default 10)'],
+  ['BENCH_PER_EVENT_SECONDS', 'seconds of the per-event baseline (default 10)'],
+  ['BENCH_TIMEOUT_SECONDS', 'longest wait for a backlog fill or drain (default 120)'],
+  ['BENCH_SEED', 'seed of the generated traffic (default 1)'],
+];
+
+export function readBenchSettings(env: NodeJS.ProcessEnv): BenchSettings {
+  const read = new EnvSettings(env);
+  const settings: BenchSettings = {
+    profile: read.text('PROFILE', 'default'),
+    warmupSeconds: read.number('BENCH_WARMUP_SECONDS', 3),
+    ingestSeconds: read.number('BENCH_SECONDS', 8, 1),
+    singleConcurrency: read.integer('BENCH_SINGLE_CONCURRENCY', 32, 1),
+    batchConcurrency: read.integer('BENCH_BATCH_CONCURRENCY', 8, 1),
+    bindingLimit: read.integer('BENCH_BINDING_LIMIT', 10, 1),
+    workspaceCounts: read.integers('BENCH_WORKSPACES', [1, 2, 3]),
+    backlogSeconds: read.number('BENCH_BACKLOG_SECONDS', 4, 1),
+    fastLimit: read.integer('BENCH_FAST_LIMIT', 100, 1),
+    feedSeconds: read.number('BENCH_FEED_SECONDS', 10, 1),
+    perEventSeconds: read.number('BENCH_PER_EVENT_SECONDS', 10, 1),
+    timeoutSeconds: read.number('BENCH_TIMEOUT_SECONDS', 120, 10),
+    seed: read.integer('BENCH_SEED', 1),
+  };
+  read.check();
+  return settings;
+}

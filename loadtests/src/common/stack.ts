@@ -1,0 +1,69 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { join } from 'node:path';
+import { startStack, type Stack, type StackWorkspace } from '@cio-pipeline/stack';
+import { log } from './log';
+import { ROOT_DIR } from './repository';
+
+/** Returns KAFKA_BROKERS, which tools/kafka/with-kafka.sh sets, as a list. */
+export function kafkaBrokers(): string[] {
+  const value = process.env['KAFKA_BROKERS'];
+  if (value === undefined || value.trim() === '') {
+    throw new Error(
+      'KAFKA_BROKERS is not set: run through tools/kafka/with-kafka.sh, which starts a broker',
+    );
+  }
+  return value.split(',').map((broker) => broker.trim());
+}
+
+/**
+ * Starts the pipeline on loopback with a plain HTTP gateway under its own
+ * topic prefix. The sandbox keeps no operations (SANDBOX_RETENTION_OPERATIONS=0)
+ * because the load tests read only its counters, and millions of stored
+ * operations would grow its memory for nothing.
+ */
+export async function startLoadStack(
+  namespace: string,
+  workspaces: StackWorkspace[],
+): Promise<Stack> {
+  const sandboxEnv = { SANDBOX_RETENTION_OPERATIONS: '0' };
+  return startStack({
+    rootDir: ROOT_DIR,
+    logDir: join(ROOT_DIR, 'tmp', 'logs', namespace.replace(/\W+$/, '')),
+    kafkaBrokers: kafkaBrokers().join(','),
+    namespace,
+    workspaces,
+    env: { sandbox: sandboxEnv, 'sandbox-eu': sandboxEnv },
+  });
+}
+
+/** Returns the Authorization header of a workspace: HTTP Basic with site id and API key. */
+export function basicAuthorization(workspace: Pick<StackWorkspace, 'siteId' | 'apiKey'>): string {
+  return `Basic ${Buffer.from(`${workspace.siteId}:${workspace.apiKey}`).toString('base64')}`;
+}
+
+/**
+ * Deletes the topics and consumer groups whose names start with one of the
+ * prefixes, so that repeated runs do not fill the broker's disk. Failures
+ * are logged and not raised: the figures are already measured by then.
+ */
+export async function deleteNamespaces(brokers: string[], prefixes: string[]): Promise<void> {
+  const kafka = new Kafka({ clientId: 'loadtests-cleanup', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const owned = (name: string) => prefixes.some((prefix) => name.startsWith(prefix));
+    const topics = (await admin.listTopics()).filter(owned);
+    if (topics.length > 0) {
+      await admin.deleteTopics({ topics });
+    }
+    const groups = (await admin.listGroups()).groups.map((group) => group.groupId).filter(owned);
+    if (groups.length > 0) {
+      await admin.deleteGroups(groups);
+    }
+    log('cleanup', `deleted ${topics.length} topics and ${groups.length} consumer groups`);
+  } catch (error) {
+    log('cleanup', `warning: could not delete the run's topics: ${(error as Error).message}`);
+  } finally {
+    await admin.disconnect();
+  }
+}
