@@ -18,7 +18,8 @@ export async function createBatcher(config: BatcherConfig): Promise<NestFastifyA
   kafka.server.monitor.onGroupJoin((assignment) => {
     app.get(BatcherService).retainPartitions(assignment[config.kafka.topics.operations.name] ?? []);
   });
-  app.enableShutdownHooks();
+  // Exit with 0 after the shutdown hooks instead of Nest re-raising the signal.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await kafka.start();
   return app;
 }

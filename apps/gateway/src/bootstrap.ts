@@ -84,6 +84,7 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
   if (config.grpcUrl !== undefined) {
     app.connectMicroservice<MicroserviceOptions>(grpcOptions(config, config.grpcUrl));
   }
-  app.enableShutdownHooks();
+  // Exit with 0 after the shutdown hooks instead of Nest re-raising the signal.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;
 }

@@ -30,7 +30,8 @@ export async function createSender(config: SenderConfig): Promise<NestFastifyApp
   kafka.server.monitor.onGroupJoin(() => {
     delivery.pauseAll(HOLD_AFTER_REBALANCE_MS);
   });
-  app.enableShutdownHooks();
+  // Exit with 0 after the shutdown hooks instead of Nest re-raising the signal.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await kafka.start();
   return app;
 }

@@ -1,0 +1,169 @@
+import { Partitioners } from 'kafkajs';
+import { UlidFactory, type DeadLetter } from '@cio-pipeline/schemas';
+import { sleep, type StackWorkspace } from '@cio-pipeline/stack';
+import {
+  eventOperation,
+  kafkaClient,
+  postBatches,
+  readDeadLetters,
+  startTestStack,
+  waitForDeadLetters,
+  waitForEvents,
+  type TestStack,
+} from './support';
+
+const RAW: StackWorkspace = {
+  siteId: 'site-raw',
+  apiKey: 'key-raw',
+  region: 'us',
+  rateLimit: 50,
+  sandboxRateLimit: 0,
+};
+const STRICT: StackWorkspace = {
+  siteId: 'site-strict',
+  apiKey: 'key-strict',
+  region: 'us',
+  rateLimit: 50,
+  sandboxRateLimit: 0,
+};
+/** The sandbox's attribute value limit in this file, below the gateway's 1000 bytes. */
+const SANDBOX_MAX_ATTRIBUTE_VALUE_BYTES = 500;
+const GARBAGE = 'this is {not JSON';
+
+describe('dead letters', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startTestStack([RAW, STRICT], {
+      env: {
+        sandbox: { SANDBOX_MAX_ATTRIBUTE_VALUE_BYTES: String(SANDBOX_MAX_ATTRIBUTE_VALUE_BYTES) },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await stack.stop();
+  });
+
+  it('dead-letters unreadable operations messages', async () => {
+    const ids = new UlidFactory();
+    const kafka = kafkaClient();
+    const admin = kafka.admin();
+    await admin.connect();
+    const metadata = await admin.fetchTopicMetadata({ topics: [stack.topics.operations] });
+    await admin.disconnect();
+    const partitions = metadata.topics[0]?.partitions.map((p) => p.partitionId) ?? [];
+    expect(partitions.length).toBeGreaterThan(0);
+
+    // Every partition gets a message that is not JSON, then one whose
+    // operation has an unknown action, then a valid event. The valid events
+    // can only arrive if the batcher moves past the bad messages.
+    const eventIds: string[] = [];
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    try {
+      for (const partition of partitions) {
+        const personId = `person-${partition}`;
+        const key = `${RAW.siteId}/id:${personId}`;
+        const envelope = (operation: unknown) =>
+          JSON.stringify({
+            workspace: RAW.siteId,
+            acceptedAt: Date.now(),
+            requestId: `e2e-${partition}`,
+            operations: [operation],
+          });
+        const eventId = ids.next();
+        eventIds.push(eventId);
+        await producer.send({
+          topic: stack.topics.operations,
+          acks: -1,
+          messages: [
+            { partition, key, value: GARBAGE },
+            {
+              partition,
+              key,
+              value: envelope({ type: 'person', identifiers: { id: personId }, action: 'fly' }),
+            },
+            { partition, key, value: envelope(eventOperation(personId, eventId)) },
+          ],
+        });
+      }
+    } finally {
+      await producer.disconnect();
+    }
+
+    const delivery = await waitForEvents(stack.sandbox, RAW.siteId, eventIds, 30_000);
+    expect(delivery.missing).toHaveLength(0);
+    expect(delivery.repeated).toHaveLength(0);
+
+    const fromBatcher = (letter: DeadLetter) => letter.stage === 'batcher';
+    const letters = await waitForDeadLetters(stack, fromBatcher, 2 * partitions.length, 20_000);
+    const unreadable = letters.filter((letter) => letter.error.reason === 'invalid_message');
+    const invalid = letters.filter((letter) => letter.error.reason === 'invalid_value');
+    expect(letters).toHaveLength(2 * partitions.length);
+    expect(unreadable).toHaveLength(partitions.length);
+    expect(invalid).toHaveLength(partitions.length);
+    for (const letter of unreadable) {
+      expect(letter.operation).toBe(GARBAGE);
+      expect(letter.error.message).toContain('not valid JSON');
+    }
+    for (const letter of invalid) {
+      expect(letter.workspace).toBe(RAW.siteId);
+      expect(letter.error.field).toBe('action');
+      expect(letter.operation).toMatchObject({ action: 'fly' });
+    }
+    const lettersPerPartition = new Set(letters.map((letter) => letter.source.partition));
+    expect([...lettersPerPartition].sort((a, b) => a - b)).toEqual(
+      partitions.sort((a, b) => a - b),
+    );
+  });
+
+  it('dead-letters items of a 207', async () => {
+    const ids = new UlidFactory();
+    const oversizedIndexes = new Set([3, 9, 15]);
+    const eventIds: string[] = [];
+    const operations = Array.from({ length: 20 }, (_, i) => {
+      const personId = `person-${i}`;
+      if (oversizedIndexes.has(i)) {
+        // Within the gateway's 1000-byte limit but over the sandbox's 500.
+        return {
+          type: 'person',
+          identifiers: { id: personId },
+          action: 'identify',
+          attributes: { bio: 'b'.repeat(600) },
+        };
+      }
+      const eventId = ids.next();
+      eventIds.push(eventId);
+      return eventOperation(personId, eventId);
+    });
+    await postBatches(stack, STRICT, operations);
+
+    const delivery = await waitForEvents(stack.sandbox, STRICT.siteId, eventIds, 30_000);
+    expect(delivery.missing).toHaveLength(0);
+    expect(delivery.repeated).toHaveLength(0);
+
+    const ofStrict = (letter: DeadLetter) => letter.workspace === STRICT.siteId;
+    await waitForDeadLetters(stack, ofStrict, oversizedIndexes.size, 20_000);
+    // Waits a moment, so that an operation dead-lettered by mistake shows up too.
+    await sleep(1000);
+    const letters = (await readDeadLetters(stack)).filter(ofStrict);
+    expect(letters).toHaveLength(oversizedIndexes.size);
+    for (const letter of letters) {
+      expect(letter.stage).toBe('sender');
+      expect(letter.error.status).toBe(207);
+      expect(letter.error.reason).toBe('too_large');
+      expect(letter.error.field).toBe('attributes.bio');
+      expect(letter.error.message).toContain(String(SANDBOX_MAX_ATTRIBUTE_VALUE_BYTES));
+      expect(letter.operation).toMatchObject({ action: 'identify' });
+    }
+    const letterPeople = letters
+      .map((letter) => (letter.operation as { identifiers: { id: string } }).identifiers.id)
+      .sort();
+    expect(letterPeople).toEqual(['person-15', 'person-3', 'person-9']);
+
+    const stats = (await stack.sandbox.stats()).workspaces[STRICT.siteId];
+    expect(stats?.rejectedOperations).toBe(oversizedIndexes.size);
+    expect(stats?.operationsAcceptedByAction['identify'] ?? 0).toBe(0);
+  });
+});
