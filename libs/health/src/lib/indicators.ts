@@ -25,13 +25,22 @@ export class Indicators {
    * broker shows as crashes that kafkajs restarts from; silence means the
    * fetch loop is stuck, which a restart of the process cures.
    */
-  consumerAlive(state: ConsumerState, maxFetchGapMs: number, now = Date.now()): HealthIndicatorResult {
+  consumerAlive(
+    state: ConsumerState,
+    maxFetchGapMs: number,
+    now = Date.now(),
+  ): HealthIndicatorResult {
     const session = this.health.check('consumer');
     if (state.crashed !== undefined) {
       return session.down({ reason: 'crashed', error: state.crashed });
     }
     const assigned = Object.values(state.assignment).some((partitions) => partitions.length > 0);
-    const lastSign = Math.max(state.lastFetchAt ?? 0, state.lastCrashAt ?? 0, state.lastBatchAt ?? 0, state.startedAt);
+    const lastSign = Math.max(
+      state.lastFetchAt ?? 0,
+      state.lastCrashAt ?? 0,
+      state.lastBatchAt ?? 0,
+      state.startedAt,
+    );
     const gapMs = now - lastSign;
     if (assigned && !state.rebalancing && gapMs > maxFetchGapMs) {
       return session.down({ reason: 'stopped fetching', lastFetchMsAgo: gapMs, maxFetchGapMs });
@@ -45,17 +54,30 @@ export class Indicators {
    * delivery holds up fetches but not heartbeats, which the sender sends
    * while it waits.
    */
-  consumerReady(state: ConsumerState, maxFetchGapMs: number, now = Date.now()): HealthIndicatorResult {
+  consumerReady(
+    state: ConsumerState,
+    maxFetchGapMs: number,
+    now = Date.now(),
+  ): HealthIndicatorResult {
     const session = this.health.check('consumer');
     const partitions = Object.values(state.assignment).reduce((sum, list) => sum + list.length, 0);
     const lastActivity = Math.max(state.lastFetchAt ?? 0, state.lastHeartbeatAt ?? 0);
     const lastFetchMsAgo = lastActivity === 0 ? undefined : now - lastActivity;
-    const details = { connected: state.connected, rebalancing: state.rebalancing, partitions, lastFetchMsAgo };
+    const details = {
+      connected: state.connected,
+      rebalancing: state.rebalancing,
+      partitions,
+      lastFetchMsAgo,
+    };
     if (state.crashed !== undefined) {
       return session.down({ ...details, reason: 'crashed', error: state.crashed });
     }
     if ((state.lastCrashAt ?? 0) > lastActivity) {
-      return session.down({ ...details, reason: 'crashed; kafkajs is restarting it', error: state.lastCrashError });
+      return session.down({
+        ...details,
+        reason: 'crashed; kafkajs is restarting it',
+        error: state.lastCrashError,
+      });
     }
     if (lastFetchMsAgo === undefined || lastFetchMsAgo > maxFetchGapMs) {
       return session.down({ ...details, reason: 'not fetching' });
