@@ -16,7 +16,6 @@ function message(offset: number, person: string): KafkaMessage {
     value: Buffer.from('{"batch":[]}'),
     timestamp: '0',
     attributes: 0,
-    size: 0,
     headers: {
       [Headers.workspace]: 'site',
       [Headers.operationCount]: '1',
