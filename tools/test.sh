@@ -16,4 +16,17 @@ echo "test: lint and type checks"
 npx nx run-many -t lint typecheck --output-style=static
 
 echo "test: unit and integration tests"
-bash tools/kafka/with-kafka.sh npx nx run-many -t test --output-style=static --skip-nx-cache
+mkdir -p tmp
+log=tmp/test-output.log
+status=0
+bash tools/kafka/with-kafka.sh npx nx run-many -t test --output-style=static --skip-nx-cache 2>&1 \
+  | tee "$log" || status=$?
+
+# Jest prints one "Tests: ..." line per project; add them up into one line.
+node -e '
+  const text = require("fs").readFileSync(process.argv[1], "utf8").replace(/\x1b\[[0-9;]*m/g, "");
+  const count = (word) => [...text.matchAll(new RegExp("^Tests:.*?(\\d+) " + word, "gm"))]
+    .reduce((sum, match) => sum + Number(match[1]), 0);
+  console.log(`tests: ${count("passed")} passed, ${count("failed")} failed, ${count("skipped")} skipped`);
+' "$log"
+exit "$status"

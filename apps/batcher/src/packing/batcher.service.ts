@@ -6,7 +6,7 @@ import {
   Headers,
   personKeyOf,
   UlidFactory,
-  validateOperation,
+  checkOperation,
   DEFAULT_TRACK_LIMITS,
   type DeadLetter,
   type OperationEnvelope,
@@ -105,7 +105,7 @@ export class BatcherService {
     }
     const { workspace, acceptedAt, operations, requestId } = decoded.envelope;
     for (const operation of operations) {
-      const checked = validateOperation(operation, { limits: this.limits });
+      const checked = checkOperation(operation, { limits: this.limits });
       if (!checked.ok) {
         const { reason, message: detail, field } = checked.error;
         const error = { reason, message: detail, field };
@@ -117,11 +117,11 @@ export class BatcherService {
         );
         continue;
       }
-      const serialized = JSON.stringify(checked.value);
-      const bytes = Buffer.byteLength(serialized, 'utf8');
+      const { serialized, bytes } = checked.value;
       const buffer = this.bufferFor(workspace, bytes);
       const before = buffer.bytes;
-      buffer.add(serialized, bytes, personKeyOf(checked.value), acceptedAt, source, requestId);
+      const personKey = personKeyOf(checked.value.operation);
+      buffer.add(serialized, bytes, personKey, acceptedAt, source, requestId);
       this.bufferedBytes += buffer.bytes - before;
     }
   }

@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { Admin, Message } from 'kafkajs';
+import { Partitioners, type Admin, type Message } from 'kafkajs';
 import {
   createIdempotentProducer,
   createKafka,
@@ -15,13 +15,7 @@ import {
   ProducerOverloadedError,
   type ProducerState,
 } from '@cio-pipeline/kafka';
-import {
-  Headers,
-  operationKey,
-  personKeyOf,
-  type Operation,
-  type OperationEnvelope,
-} from '@cio-pipeline/schemas';
+import { Headers, operationKey, type Operation } from '@cio-pipeline/schemas';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config';
 import { TrackApiError } from '../http/track-api-error';
 
@@ -49,6 +43,8 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
   private leaderAdmin: Admin | undefined;
   private leadersOkAt = 0;
   private leaderProblem: string | undefined;
+  private partitionCount = 0;
+  private partitionOf: ((key: string) => number) | undefined;
 
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
     this.kafka = createKafka(config.kafka, this.logger);
@@ -95,14 +91,22 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
-  async accept(workspace: string, operations: Operation[], requestId: string): Promise<void> {
+  /**
+   * Writes `operations` and resolves once Kafka acknowledged them. `serialized`
+   * holds their JSON text when the caller has it already.
+   */
+  async accept(
+    workspace: string,
+    operations: Operation[],
+    requestId: string,
+    serialized: string[] = [],
+  ): Promise<void> {
     if (!this.ready) {
       throw TrackApiError.unavailable('Kafka is not connected yet', this.config.retryAfterSeconds);
     }
     const acceptedAt = Date.now();
-    const messages = groupByPerson(operations).map((group) =>
-      toMessage(workspace, group, requestId, acceptedAt),
-    );
+    const groups = groupOperations(workspace, operations, serialized, this.partitionOf);
+    const messages = groups.map((group) => toMessage(workspace, group, requestId, acceptedAt));
     try {
       await this.producer.send(this.config.kafka.topics.operations.name, messages);
     } catch (error) {
@@ -149,6 +153,25 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** Maps keys to partitions as kafkajs's default partitioner would for `count` partitions. */
+  private updatePartitioner(count: number): void {
+    if (count === 0 || count === this.partitionCount) {
+      return;
+    }
+    this.partitionCount = count;
+    const partitioner = Partitioners.DefaultPartitioner();
+    const topic = this.config.kafka.topics.operations.name;
+    const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({
+      partitionErrorCode: 0,
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+    }));
+    this.partitionOf = (key) =>
+      partitioner({ topic, partitionMetadata, message: { key, value: null } });
+  }
+
   private async checkLeaders(): Promise<void> {
     const topic = this.config.kafka.topics.operations.name;
     try {
@@ -157,6 +180,7 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
       const metadata = await this.leaderAdmin.fetchTopicMetadata({ topics: [topic] });
       const partitions = metadata.topics[0]?.partitions ?? [];
       const leaderless = partitions.filter((partition) => partition.leader < 0).length;
+      this.updatePartitioner(partitions.length);
       if (partitions.length > 0 && leaderless === 0) {
         this.leadersOkAt = Date.now();
         this.leaderProblem = undefined;
@@ -181,41 +205,60 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
+/** One operations-topic message in the making: operations of one partition, in request order. */
+interface PartitionGroup {
+  partition: number | undefined;
+  key: string;
+  operations: string[];
+}
+
 /**
- * Groups a request's operations by person, each group in request order. One
- * Kafka message per person keeps that person's order and writes fewer
- * messages than operations when a batch call names someone more than once.
+ * Groups a request's operations by the partition their key maps to, with
+ * kafkajs's default partitioner, so a batch call becomes at most one Kafka
+ * message per partition instead of one per operation. A person's operations
+ * all map to one partition and keep their request order inside it. Before
+ * the partition count is known, operations are grouped by person instead.
  */
-function groupByPerson(operations: Operation[]): Operation[][] {
-  const groups = new Map<string, Operation[]>();
-  for (const operation of operations) {
-    const key = personKeyOf(operation);
-    const group = groups.get(key);
+function groupOperations(
+  workspace: string,
+  operations: Operation[],
+  serialized: string[],
+  partitionOf: ((key: string) => number) | undefined,
+): PartitionGroup[] {
+  const groups = new Map<string | number, PartitionGroup>();
+  operations.forEach((operation, index) => {
+    const key = operationKey(workspace, operation);
+    const partition = partitionOf?.(key);
+    const groupKey = partition ?? key;
+    let group = groups.get(groupKey);
     if (group === undefined) {
-      groups.set(key, [operation]);
-    } else {
-      group.push(operation);
+      group = { partition, key, operations: [] };
+      groups.set(groupKey, group);
     }
-  }
+    group.operations.push(serialized[index] ?? JSON.stringify(operation));
+  });
   return [...groups.values()];
 }
 
+/** Builds the message; the envelope is written around the operations' JSON text. */
 function toMessage(
   workspace: string,
-  operations: Operation[],
+  group: PartitionGroup,
   requestId: string,
   acceptedAt: number,
 ): Message {
-  const envelope: OperationEnvelope = { workspace, acceptedAt, requestId, operations };
-  const [first] = operations as [Operation];
+  const value =
+    `{"workspace":${JSON.stringify(workspace)},"acceptedAt":${acceptedAt},` +
+    `"requestId":${JSON.stringify(requestId)},"operations":[${group.operations.join(',')}]}`;
   return {
-    key: operationKey(workspace, first),
-    value: JSON.stringify(envelope),
+    key: group.key,
+    value,
+    ...(group.partition === undefined ? {} : { partition: group.partition }),
     headers: {
       [Headers.workspace]: workspace,
       [Headers.requestId]: requestId,
       [Headers.acceptedAt]: String(acceptedAt),
-      [Headers.operationCount]: String(operations.length),
+      [Headers.operationCount]: String(group.operations.length),
     },
   };
 }

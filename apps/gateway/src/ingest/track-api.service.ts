@@ -67,8 +67,9 @@ export class TrackApiService {
       countRejection(workspace.siteId, item.reason);
     }
     const operations = parsed.value.accepted.map((item) => item.operation);
+    const serialized = parsed.value.accepted.map((item) => item.serialized);
     if (operations.length > 0) {
-      await this.write(workspace.siteId, operations, requestId);
+      await this.write(workspace.siteId, operations, requestId, serialized);
     }
     return { accepted: operations.length, errors: parsed.value.rejected };
   }
@@ -82,10 +83,15 @@ export class TrackApiService {
     }
   }
 
-  private async write(workspace: string, operations: Operation[], requestId: string) {
+  private async write(
+    workspace: string,
+    operations: Operation[],
+    requestId: string,
+    serialized: string[] = [],
+  ) {
     const stopTimer = gatewayMetrics.produceLatency.startTimer();
     try {
-      await this.ingest.accept(workspace, operations, requestId);
+      await this.ingest.accept(workspace, operations, requestId, serialized);
     } catch (error) {
       gatewayMetrics.rejections.inc({ reason: 'unavailable' }, operations.length);
       gatewayMetrics.operations.inc({ workspace, result: 'unavailable' }, operations.length);

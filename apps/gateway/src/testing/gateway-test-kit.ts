@@ -65,6 +65,7 @@ export function basicAuth(siteId: string, apiKey: string): string {
 
 export interface OperationMessage {
   key: string;
+  partition: number;
   headers: Record<string, string>;
   /** The message value as it was stored. */
   raw: string;
@@ -92,10 +93,11 @@ export class TopicReader {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
-      eachMessage: ({ message }) => {
+      eachMessage: ({ message, partition }) => {
         const raw = message.value?.toString() ?? '';
         reader.messages.push({
           key: message.key?.toString() ?? '',
+          partition,
           headers: headersOf(message.headers),
           raw,
           envelope: JSON.parse(raw) as OperationEnvelope,

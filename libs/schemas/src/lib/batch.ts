@@ -1,6 +1,6 @@
 import { BATCH_ENVELOPE_BYTES, type TrackLimits } from './limits';
 import type { Operation } from './operation';
-import { validateOperation, type ValidateOptions } from './validate-operation';
+import { checkOperation, type ValidateOptions } from './validate-operation';
 import {
   describeType,
   fail,
@@ -16,7 +16,7 @@ export interface BatchItemError extends FieldError {
 
 export interface ParsedBatch {
   /** Valid operations with their position in the request. */
-  accepted: { index: number; operation: Operation }[];
+  accepted: { index: number; operation: Operation; serialized: string }[];
   rejected: BatchItemError[];
 }
 
@@ -50,9 +50,10 @@ export function parseBatchRequest(
 
   const parsed: ParsedBatch = { accepted: [], rejected: [] };
   items.forEach((item: unknown, index) => {
-    const result = validateOperation(item, options);
+    const result = checkOperation(item, options);
     if (result.ok) {
-      parsed.accepted.push({ index, operation: result.value });
+      const { operation, serialized } = result.value;
+      parsed.accepted.push({ index, operation, serialized });
     } else {
       parsed.rejected.push({ batch_index: index, ...result.error });
     }

@@ -50,6 +50,22 @@ export interface ValidateOptions {
  * the field, the size found and the limit.
  */
 export function validateOperation(input: unknown, options: ValidateOptions): Parsed<Operation> {
+  const checked = checkOperation(input, options);
+  return checked.ok ? ok(checked.value.operation) : checked;
+}
+
+/** An operation that passed validation, with its JSON text and that text's size. */
+export interface CheckedOperation {
+  operation: Operation;
+  serialized: string;
+  bytes: number;
+}
+
+/**
+ * Does what `validateOperation` does and also returns the JSON text it
+ * measured, so callers that write the operation need not serialize it again.
+ */
+export function checkOperation(input: unknown, options: ValidateOptions): Parsed<CheckedOperation> {
   if (!isPlainObject(input)) {
     return fail('', 'invalid_type', `operation must be an object, got ${describeType(input)}`);
   }
@@ -89,11 +105,12 @@ export function validateOperation(input: unknown, options: ValidateOptions): Par
     }
   }
 
-  const bytes = byteLength(JSON.stringify(operation));
+  const serialized = JSON.stringify(operation);
+  const bytes = byteLength(serialized);
   if (bytes > options.limits.maxOperationBytes) {
     return tooLarge('', 'operation', bytes, options.limits.maxOperationBytes);
   }
-  return ok(operation);
+  return ok({ operation, serialized, bytes });
 }
 
 function parseHead(
@@ -356,6 +373,11 @@ export function checkEventData(
   field: string,
   limits: TrackLimits,
 ): Parsed<Attributes> {
+  // Event data is part of the operation: when the operation limit is the
+  // smaller one, the operation's own size check covers the data as well.
+  if (limits.maxEventDataBytes >= limits.maxOperationBytes) {
+    return ok(value as Attributes);
+  }
   const bytes = byteLength(JSON.stringify(value));
   if (bytes > limits.maxEventDataBytes) {
     return tooLarge(field, 'event data', bytes, limits.maxEventDataBytes);
