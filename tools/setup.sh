@@ -33,3 +33,6 @@ fi
 
 echo "setup: building"
 npx nx run-many -t build --output-style=static >/dev/null || npx nx run-many -t build --output-style=static
+# Builds restored from the Nx cache may lack the stub packages that let the
+# compiled apps import the libraries; writing them again costs nothing.
+node tools/build/link-libs.mjs

@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { DEMO_WORKSPACES, startLocalStack } from './lib/local-stack';
+import { DEMO_WORKSPACES, localPorts, startLocalStack } from './lib/local-stack';
 
 /** Runs the whole pipeline in the foreground until Ctrl-C. */
 async function main(): Promise<void> {
-  const port = Number(process.env['GATEWAY_PORT'] ?? 3000);
   const logger = new Logger('stack');
-  const { stack, caFile } = await startLocalStack('local-', port);
+  const { stack, caFile } = await startLocalStack('local-', localPorts());
   const [workspace] = DEMO_WORKSPACES;
   const credentials = `${workspace?.siteId ?? ''}:${workspace?.apiKey ?? ''}`;
   process.stdout.write(
@@ -25,7 +24,13 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  let stopping = false;
   const shutdown = () => {
+    // Ctrl-C reaches this process twice: as SIGINT and as with-kafka.sh's SIGTERM.
+    if (stopping) {
+      return;
+    }
+    stopping = true;
     logger.log('stopping the stack');
     stack.stop().then(
       () => process.exit(0),

@@ -4,6 +4,7 @@ import {
   ensureSelfSignedPair,
   startStack,
   type Stack,
+  type StackOptions,
   type StackWorkspace,
 } from '@cio-pipeline/stack';
 
@@ -39,11 +40,32 @@ export interface LocalStack {
   caFile: string;
 }
 
-/** Starts the whole pipeline on loopback with the gateway serving HTTPS on `gatewayPort`. */
-export async function startLocalStack(
-  namespace: string,
-  gatewayPort?: number,
-): Promise<LocalStack> {
+export type LocalPorts = NonNullable<StackOptions['ports']>;
+
+/**
+ * Reads the fixed ports of `npm start` from GATEWAY_PORT, GATEWAY_GRPC_PORT,
+ * SANDBOX_PORT and SANDBOX_EU_PORT, with 3000, 50051, 4010 and 4011 by default.
+ */
+export function localPorts(env: NodeJS.ProcessEnv = process.env): LocalPorts {
+  const read = (name: string, fallback: number) => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value < 1 || value > 65_535) {
+      throw new Error(
+        `${name}=${JSON.stringify(env[name])} is invalid: expected a port from 1 to 65535`,
+      );
+    }
+    return value;
+  };
+  return {
+    gateway: read('GATEWAY_PORT', 3000),
+    'gateway-grpc': read('GATEWAY_GRPC_PORT', 50051),
+    sandbox: read('SANDBOX_PORT', 4010),
+    'sandbox-eu': read('SANDBOX_EU_PORT', 4011),
+  };
+}
+
+/** Starts the whole pipeline on loopback with the gateway serving HTTPS, on `ports` or free ones. */
+export async function startLocalStack(namespace: string, ports?: LocalPorts): Promise<LocalStack> {
   const kafkaBrokers = process.env['KAFKA_BROKERS'];
   if (kafkaBrokers === undefined || kafkaBrokers === '') {
     throw new Error(
@@ -58,11 +80,7 @@ export async function startLocalStack(
     namespace,
     workspaces: DEMO_WORKSPACES,
     tls,
-    ...(gatewayPort === undefined
-      ? {}
-      : {
-          ports: { gateway: gatewayPort, 'gateway-grpc': 50051, sandbox: 4010, 'sandbox-eu': 4011 },
-        }),
+    ...(ports === undefined ? {} : { ports }),
   });
   return { stack, caFile: tls.certFile };
 }

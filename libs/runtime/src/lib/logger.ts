@@ -1,4 +1,5 @@
 import { ConsoleLogger, type LogLevel } from '@nestjs/common';
+import { ConfigError } from './env';
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -7,7 +8,12 @@ const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', '
  * from `LOG_LEVEL` (fatal, error, warn, log, debug, verbose; default log).
  */
 export function createJsonLogger(service: string): ConsoleLogger {
-  const wanted = (process.env['LOG_LEVEL'] ?? 'log') as LogLevel;
-  const index = Math.max(0, LEVELS.indexOf(wanted));
+  const wanted = process.env['LOG_LEVEL'] ?? 'log';
+  const index = LEVELS.indexOf(wanted as LogLevel);
+  if (index < 0) {
+    throw new ConfigError([
+      `LOG_LEVEL=${JSON.stringify(wanted)} is invalid: expected one of ${LEVELS.join(', ')}`,
+    ]);
+  }
   return new ConsoleLogger(service, { json: true, logLevels: LEVELS.slice(0, index + 1) });
 }

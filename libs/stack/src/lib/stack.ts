@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { SandboxClient } from './sandbox-client';
 import { ServiceProcess } from './service-process';
 import type { TlsPair } from './tls';
-import { freePort, httpStatus, waitUntil } from './wait';
+import { assertPortFree, freePort, httpStatus, waitUntil, WaitAbortedError } from './wait';
 
 export type ServiceRole = 'sandbox' | 'sandbox-eu' | 'gateway' | 'batcher' | 'sender';
 type PortName = ServiceRole | 'gateway-grpc';
@@ -61,7 +61,16 @@ interface Planned {
  * every one reports ready. Kafka itself is started by tools/kafka/kafka.sh.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const port = async (role: PortName) => options.ports?.[role] ?? (await freePort());
+  // A fixed port that something else holds would make a readiness probe
+  // reach that other server, so it is checked before anything starts.
+  const port = async (role: PortName) => {
+    const fixed = options.ports?.[role];
+    if (fixed === undefined) {
+      return freePort();
+    }
+    await assertPortFree(fixed, role);
+    return fixed;
+  };
   const ports = {
     sandbox: await port('sandbox'),
     sandboxEu: await port('sandbox-eu'),
@@ -151,7 +160,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       `${entry.process.spec.name} to be ready at ${entry.readyUrl} (log: ${entry.process.spec.logFile})`,
       async () => {
         if (!entry.process.running) {
-          throw new Error(`${entry.process.spec.name} exited; see ${entry.process.spec.logFile}`);
+          throw new WaitAbortedError(
+            `${entry.process.spec.name} exited; see ${entry.process.spec.logFile}`,
+          );
         }
         return (await httpStatus(entry.readyUrl)) === 200;
       },

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { freePort, httpStatus, waitUntil } from './wait';
+import { assertPortFree, freePort, httpStatus, waitUntil, WaitAbortedError } from './wait';
 
 describe('waitUntil', () => {
   it('resolves once the check passes', async () => {
@@ -45,5 +45,34 @@ describe('httpStatus', () => {
     const closed = await freePort();
 
     expect(await httpStatus(`http://127.0.0.1:${closed}/ready`)).toBe(0);
+  });
+});
+
+describe('assertPortFree', () => {
+  it('passes for a free port', async () => {
+    await expect(assertPortFree(await freePort(), 'gateway')).resolves.toBeUndefined();
+  });
+
+  it('names the role of a taken port', async () => {
+    const port = await freePort();
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+
+    await expect(assertPortFree(port, 'sandbox')).rejects.toThrow(
+      `port ${port} for the sandbox is in use`,
+    );
+    await new Promise((resolve) => holder.close(resolve));
+  });
+});
+
+describe('waitUntil aborts', () => {
+  it('stops at a WaitAbortedError', async () => {
+    const startedAt = Date.now();
+    const check = () => Promise.reject(new WaitAbortedError('the process exited'));
+
+    await expect(waitUntil('a service', check, 5000, 10)).rejects.toThrow(
+      'stopped waiting for a service: the process exited',
+    );
+    expect(Date.now() - startedAt).toBeLessThan(1000);
   });
 });

@@ -2,7 +2,18 @@ import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 
-/** Polls `check` until it returns true; throws naming `what` after `timeoutMs`. */
+/** Thrown by a `waitUntil` check to end the wait at once: waiting longer cannot help. */
+export class WaitAbortedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WaitAbortedError';
+  }
+}
+
+/**
+ * Polls `check` until it returns true; throws naming `what` after `timeoutMs`,
+ * or at once when `check` throws a WaitAbortedError.
+ */
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
@@ -17,6 +28,9 @@ export async function waitUntil(
         return;
       }
     } catch (error) {
+      if (error instanceof WaitAbortedError) {
+        throw new Error(`stopped waiting for ${what}: ${error.message}`);
+      }
       lastError = (error as Error).message;
     }
     await sleep(intervalMs);
@@ -62,6 +76,27 @@ export function httpStatus(url: string): Promise<number> {
     request.on('timeout', () => request.destroy());
     request.on('error', () => {
       resolve(0);
+    });
+  });
+}
+
+/** Throws naming `role` when something already listens on 127.0.0.1:`port`. */
+export function assertPortFree(port: number, role: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const reason =
+        error.code === 'EADDRINUSE' ? 'is in use' : `cannot be opened (${error.message})`;
+      reject(
+        new Error(
+          `port ${port} for the ${role} ${reason}: stop what holds it or choose another port`,
+        ),
+      );
+    });
+    server.listen(port, '127.0.0.1', () => {
+      server.close(() => {
+        resolve();
+      });
     });
   });
 }
