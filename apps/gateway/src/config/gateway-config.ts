@@ -41,7 +41,8 @@ export function readGatewayConfig(environment: NodeJS.ProcessEnv = process.env):
     limits,
     kafka: readKafkaSettings(env, 'cio-gateway'),
     producer: {
-      lingerMs: env.number('GATEWAY_LINGER_MS', 2, { min: 0, max: 1000 }),
+      // 0: what arrives while a Kafka request is in flight already forms the next one.
+      lingerMs: env.number('GATEWAY_LINGER_MS', 0, { min: 0, max: 1000 }),
       maxRequestBytes: env.number('GATEWAY_KAFKA_REQUEST_BYTES', 900 * 1024, { min: 1024 }),
       maxPendingBytes: env.number('GATEWAY_MAX_PENDING_BYTES', 64 * 1024 * 1024, { min: 1024 }),
       sendTimeoutMs: env.number('GATEWAY_KAFKA_TIMEOUT_MS', 10_000, { min: 100 }),
