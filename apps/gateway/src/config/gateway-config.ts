@@ -13,7 +13,7 @@ export interface GatewayConfig {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Largest request body accepted, in bytes; larger bodies get 413. */
   bodyLimitBytes: number;
-  /** Seconds a 503 asks the caller to wait before retrying. */
+  /** Seconds a 503 tells the caller to wait before retrying, in its Retry-After header. */
   retryAfterSeconds: number;
   workspaces: Workspace[];
   limits: TrackLimits;

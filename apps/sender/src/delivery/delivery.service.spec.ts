@@ -171,6 +171,16 @@ describe('DeliveryService', () => {
     expect(stats.delivered).toBe(2);
   });
 
+  it('keeps a 207 without errors for replay', async () => {
+    api.handler = () => ({ status: 207, body: 'not json' });
+
+    await delivery.deliver(job(US, ['a', 'b']));
+
+    expect(letters).toHaveLength(2);
+    expect(letters[0]?.error).toMatchObject({ reason: 'unreadable_partial_failure', status: 207 });
+    expect(stats.delivered).toBe(0);
+  });
+
   it('keeps an unsplittable body as a dead letter', async () => {
     api.handler = () => ({ status: 400, body: { meta: { error: 'bad body' } } });
 

@@ -299,12 +299,14 @@ export class DeliveryService {
     const errors = parsePartialErrors(response.body);
     const operations = operationsOf(part);
     if (errors === undefined) {
-      this.logger.error({
-        message: '207 answer without a readable errors[]; counting the batch as delivered',
-        workspace: job.workspace.siteId,
-        offset: job.source.offset,
+      // Which items failed is unknown, so all of them are kept for a replay;
+      // Customer.io drops the events it already took by their ids.
+      this.logger.error({ message: '207 response without a readable errors[]', ...traceOf(job) });
+      await this.deadLetterAll(job, part, attempt, {
+        reason: 'unreadable_partial_failure',
+        message: `207 response without a readable errors[]: ${response.body.slice(0, 200)}`,
+        status: 207,
       });
-      this.stats.operationsDelivered(job.workspace.siteId, part.count, job.oldestAcceptedAt);
       return;
     }
     const failed = new Map(
