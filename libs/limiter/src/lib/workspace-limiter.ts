@@ -1,4 +1,5 @@
 import Bottleneck from 'bottleneck';
+import { performance } from 'node:perf_hooks';
 
 export interface LimiterOptions {
   /** Requests per second that Customer.io allows the workspace. */
@@ -58,7 +59,9 @@ export class WorkspaceLimiter {
   private stopped = false;
 
   constructor(private readonly options: LimiterOptions) {
-    this.now = options.now ?? Date.now;
+    // Sub-millisecond time: with whole milliseconds, a start at 1000.9 and
+    // one at 1020.0 would pass as 20 ms apart.
+    this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.rate = this.ceiling();
     this.lastIncreaseAt = this.now();
     this.createdAt = this.now();
