@@ -44,16 +44,35 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out for services, below Linux's default range for outgoing
+ * connections (32768 to 60999): a port from that range could be taken by a
+ * client's connection while the service that had it restarts.
+ */
+const SERVICE_PORTS = { first: 20_000, count: 12_000 };
+
+/** Returns a TCP port on 127.0.0.1, outside the outgoing range, that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = SERVICE_PORTS.first + Math.floor(Math.random() * SERVICE_PORTS.count);
+    if (await canListen(port)) {
+      return port;
+    }
+  }
+  throw new Error(
+    `no free port found between ${SERVICE_PORTS.first} and ${SERVICE_PORTS.first + SERVICE_PORTS.count}`,
+  );
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, '127.0.0.1', () => {
       server.close(() => {
-        resolve(port);
+        resolve(true);
       });
     });
   });
