@@ -28,6 +28,7 @@ import {
   type DeliveryContext,
   type DeliveryMeasurement,
 } from './end-to-end';
+import { measureDeliveryLatency, type LatencyMeasurement } from './latency';
 import { measurePerEvent } from './per-event';
 import { runProducerBaseline } from './producer-baseline';
 import { formatTable, renderBenchChart, type BenchReport } from './report';
@@ -36,8 +37,10 @@ import { BENCH_HELP, readBenchSettings, type BenchSettings } from './settings';
 /**
  * Runs the benchmark: gateway ingest next to a do-nothing Fastify server and a
  * bare kafkajs producer, then delivery into the sandbox at a binding rate
- * limit next to one Track API call per event. Writes reports/bench.json
- * and reports/bench.svg.
+ * limit next to one Track API call per event. Then it measures delivery
+ * latency at a fixed offered rate. Writes reports/bench.json and reports/bench.svg, or
+ * reports/bench-latency.json and .svg with BENCH_ONLY=latency, so that a
+ * latency-only run keeps the last full report.
  */
 async function main(): Promise<number> {
   if (process.argv.includes('--help')) {
@@ -50,15 +53,25 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const loadAverageAtStart = loadavg();
   const runId = startedAt.getTime();
-  const prefixes = [`bench-${runId}-ingest-`, `bench-${runId}-delivery-`];
+  const prefixes = [
+    `bench-${runId}-ingest-`,
+    `bench-${runId}-delivery-`,
+    `bench-${runId}-latency-`,
+  ];
   log('bench', `profile ${profile.name} (${file}), Kafka at ${brokers.join(',')}`);
 
   const fit = fitOfProfile(profile, 20_000, settings.seed);
   log('bench', `${round(fit, 1)} operations of the event mix fit in one batch body`);
 
   try {
-    const ingest = await measureIngest(settings, profile, brokers, prefixes[0] ?? '');
-    const endToEnd = await measureEndToEnd(settings, profile, fit, prefixes[1] ?? '');
+    const everything = settings.only === 'all';
+    const ingest = everything
+      ? await measureIngest(settings, profile, brokers, prefixes[0] ?? '')
+      : undefined;
+    const endToEnd = everything
+      ? await measureEndToEnd(settings, profile, fit, prefixes[1] ?? '')
+      : undefined;
+    const latency = await measureLatency(settings, profile, prefixes[2] ?? '');
     const report: BenchReport = {
       startedAt: startedAt.toISOString(),
       elapsedSeconds: round((Date.now() - runId) / 1000, 1),
@@ -70,11 +83,12 @@ async function main(): Promise<number> {
         loadAverageAtStart: loadAverageAtStart.map((value) => round(value, 2)),
         loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
       },
-      ingest,
-      endToEnd,
-      problems: findProblems(ingest, endToEnd),
+      ...(ingest === undefined ? {} : { ingest }),
+      ...(endToEnd === undefined ? {} : { endToEnd }),
+      latency,
+      problems: findProblems(ingest, endToEnd, latency),
     };
-    writeReports(report);
+    writeReports(report, everything ? 'bench' : 'bench-latency');
     return report.problems.length === 0 ? 0 : 1;
   } finally {
     await deleteNamespaces(brokers, prefixes);
@@ -232,6 +246,49 @@ async function measureEndToEnd(
   }
 }
 
+/** Measures delivery latency on a stack of its own whose sandbox keeps the operations. */
+async function measureLatency(
+  settings: BenchSettings,
+  profile: Profile,
+  namespace: string,
+): Promise<LatencyMeasurement> {
+  const workspace: StackWorkspace = {
+    siteId: 'bench-latency',
+    apiKey: 'key-bench-latency',
+    region: 'us',
+    rateLimit: LATENCY_LIMIT,
+    sandboxRateLimit: LATENCY_LIMIT,
+  };
+  const seconds = settings.warmupSeconds + settings.latencySeconds;
+  // Room for every operation sent, with a margin for a rate rounded up.
+  const retained = Math.ceil(seconds * settings.latencyEventsPerSecond * 1.2) + 10_000;
+  log('bench', `starting the stack under ${namespace}* for the latency run`);
+  const stack = await startLoadStack(namespace, [workspace], retained);
+  try {
+    const measurement = await measureDeliveryLatency({
+      stack,
+      workspace,
+      authorization: basicAuthorization(workspace),
+      generator: new TrafficGenerator(profile, generatorOptions(settings.seed + 4)),
+      eventsPerSecond: settings.latencyEventsPerSecond,
+      intervalMs: settings.latencyIntervalMs,
+      warmupMs: settings.warmupSeconds * 1000,
+      durationMs: settings.latencySeconds * 1000,
+      lingerMs: settings.lingerMs,
+      timeoutMs: settings.timeoutSeconds * 1000,
+      maxBatchBytes: DEFAULT_TRACK_LIMITS.maxBatchBytes,
+    });
+    const { fromAcceptance } = measurement;
+    log(
+      'bench',
+      `latency at ${formatNumber(measurement.offeredEventsPerSecond)} events/s: p50 ${fromAcceptance.p50} ms, p99 ${fromAcceptance.p99} ms, max ${fromAcceptance.max} ms, ${fromAcceptance.overTarget} over ${measurement.targetMs} ms`,
+    );
+    return measurement;
+  } finally {
+    await stack.stop();
+  }
+}
+
 /** Runs `measure` against the do-nothing Fastify server in a child process of its own. */
 async function withNoopServer(
   namespace: string,
@@ -259,12 +316,32 @@ async function withNoopServer(
   }
 }
 
+/** Requests per second per workspace at the sender and the sandbox in the latency run. */
+const LATENCY_LIMIT = 100;
+
 function generatorOptions(seed: number) {
   return { seed, maxBatchBytes: DEFAULT_TRACK_LIMITS.maxBatchBytes };
 }
 
-function findProblems(ingest: BenchReport['ingest'], endToEnd: BenchReport['endToEnd']): string[] {
+function findProblems(
+  ingest: BenchReport['ingest'],
+  endToEnd: BenchReport['endToEnd'],
+  latency: LatencyMeasurement,
+): string[] {
   const problems: string[] = [];
+  if (latency.acknowledgedEvents === 0) {
+    problems.push(
+      `latency: the gateway acknowledged no measured call (statuses ${JSON.stringify(latency.statuses)})`,
+    );
+  }
+  if (latency.missingEvents > 0) {
+    problems.push(
+      `latency: the sandbox did not store ${latency.missingEvents} of ${latency.acknowledgedEvents} acknowledged operations before the timeout`,
+    );
+  }
+  if (ingest === undefined || endToEnd === undefined) {
+    return problems;
+  }
   for (const result of [
     ingest.gatewaySingle,
     ingest.gatewayBatch,
@@ -292,13 +369,13 @@ function findProblems(ingest: BenchReport['ingest'], endToEnd: BenchReport['endT
   return problems;
 }
 
-function writeReports(report: BenchReport): void {
+function writeReports(report: BenchReport, name: string): void {
   const folder = join(ROOT_DIR, 'reports');
   mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(folder, 'bench.svg'), renderBenchChart(report));
+  writeFileSync(join(folder, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(folder, `${name}.svg`), renderBenchChart(report));
   process.stdout.write(formatTable(report));
-  process.stdout.write('written to reports/bench.json and reports/bench.svg\n');
+  process.stdout.write(`written to reports/${name}.json and reports/${name}.svg\n`);
 }
 
 function report(result: LoadResult): void {
@@ -323,8 +400,8 @@ function printHelp(): void {
   const lines = [
     'Usage: npx nx run loadtests:bench',
     '',
-    'Starts the pipeline twice on 127.0.0.1 against KAFKA_BROKERS and measures gateway',
-    'ingest and delivery into the sandbox. Settings (environment variables):',
+    'Starts the pipeline three times on 127.0.0.1 against KAFKA_BROKERS and measures gateway',
+    'ingest, delivery into the sandbox and delivery latency. Settings (environment variables):',
     ...BENCH_HELP.map(([name, meaning]) => `  ${name.padEnd(26)} ${meaning}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

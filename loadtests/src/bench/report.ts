@@ -2,6 +2,7 @@ import { renderChart, type Panel, type Series } from '../common/chart';
 import type { LoadResult } from '../common/load';
 import { formatNumber } from '../common/log';
 import type { DeliveryMeasurement } from './end-to-end';
+import type { LatencyMeasurement } from './latency';
 import type { PerEventMeasurement } from './per-event';
 import type { BenchSettings } from './settings';
 
@@ -18,7 +19,8 @@ export interface BenchReport {
     loadAverageAtStart: number[];
     loadAverageAtEnd: number[];
   };
-  ingest: {
+  /** Absent when BENCH_ONLY=latency. */
+  ingest?: {
     gatewaySingle: LoadResult;
     gatewayBatch: LoadResult;
     fastifyNoop: LoadResult;
@@ -28,7 +30,8 @@ export interface BenchReport {
     /** Gateway batch events/s divided by the bare producer's. */
     batchVsProducer: number;
   };
-  endToEnd: {
+  /** Absent when BENCH_ONLY=latency. */
+  endToEnd?: {
     operationsPerFullBatch: number;
     maxBatchBytes: number;
     binding: DeliveryMeasurement[];
@@ -37,12 +40,28 @@ export interface BenchReport {
     /** Pipeline delivered events/s with one workspace divided by the per-event baseline's. */
     pipelineVsPerEvent: number;
   };
+  latency: LatencyMeasurement;
   problems: string[];
 }
 
 /** Formats the report as the table printed at the end of a run. */
 export function formatTable(report: BenchReport): string {
-  const { ingest, endToEnd, settings } = report;
+  const lines: string[] = [];
+  if (report.ingest !== undefined && report.endToEnd !== undefined) {
+    lines.push(...formatThroughput(report.ingest, report.endToEnd, report.settings));
+  }
+  lines.push(...formatLatency(report.latency));
+  if (report.problems.length > 0) {
+    lines.push('Problems:', ...report.problems.map((problem) => `  - ${problem}`), '');
+  }
+  return lines.join('\n');
+}
+
+function formatThroughput(
+  ingest: NonNullable<BenchReport['ingest']>,
+  endToEnd: NonNullable<BenchReport['endToEnd']>,
+  settings: BenchSettings,
+): string[] {
   const lines: string[] = [];
   lines.push(
     '',
@@ -110,10 +129,49 @@ export function formatTable(report: BenchReport): string {
     `  pipeline with 1 workspace / per-event baseline = ${endToEnd.pipelineVsPerEvent}`,
     '',
   );
-  if (report.problems.length > 0) {
-    lines.push('Problems:', ...report.problems.map((problem) => `  - ${problem}`), '');
+  return lines;
+}
+
+function formatLatency(latency: LatencyMeasurement): string[] {
+  const rows = [
+    ['gateway 200 to sandbox 2xx', latency.fromAcceptance],
+    ['client send to sandbox 2xx', latency.fromSend],
+    ['gateway response', latency.gatewayResponse],
+  ] as const;
+  const lines = [
+    `Delivery latency: open loop, ${formatNumber(latency.offeredEventsPerSecond)} events/s offered as ${latency.eventsPerCall} operations every ${latency.intervalMs} ms, ${latency.seconds} s measured after ${latency.warmupSeconds} s warm-up, 1 workspace at ${latency.limit} requests/s`,
+    ...table(
+      [
+        'span',
+        'events',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        `share <= ${latency.targetMs} ms`,
+        'over target',
+      ],
+      rows.map(([label, summary]) => [
+        label,
+        String(summary.count),
+        formatNumber(summary.p50),
+        formatNumber(summary.p99),
+        formatNumber(summary.max),
+        summary.shareWithinTarget.toFixed(4),
+        String(summary.overTarget),
+      ]),
+    ),
+    `  target: linger ${latency.lingerMs} ms + 200 ms = ${latency.targetMs} ms; ${latency.pairedEvents} of ${latency.acknowledgedEvents} acknowledged operations paired, ${latency.missingEvents} missing, ${latency.dropped} calls dropped`,
+  ];
+  const histogram = latency.senderHistogram;
+  if (histogram === null) {
+    lines.push("  sender's cio_delivery_latency_seconds: not read");
+  } else {
+    lines.push(
+      `  sender's cio_delivery_latency_seconds (per request, from its oldest operation): ${histogram.observations} requests, ${formatNumber(histogram.shareWithinTarget)} <= ${histogram.targetBucketSeconds} s, p50 <= ${histogram.p50UpperBoundSeconds} s, p99 <= ${histogram.p99UpperBoundSeconds} s`,
+    );
   }
-  return lines.join('\n');
+  lines.push('');
+  return lines;
 }
 
 function table(header: string[], rows: string[][]): string[] {
@@ -125,13 +183,53 @@ function table(header: string[], rows: string[][]): string[] {
   return [format(header), format(widths.map((width) => '-'.repeat(width))), ...rows.map(format)];
 }
 
-/** Renders reports/bench.svg: ingest throughput and latency, then deliveries over time. */
+/**
+ * Renders reports/bench.svg: ingest throughput and latency, deliveries over
+ * time, then the delivery latency distribution.
+ */
 export function renderBenchChart(report: BenchReport): string {
+  const panels: Panel[] = [];
+  if (report.ingest !== undefined && report.endToEnd !== undefined) {
+    panels.push(...throughputPanels(report.ingest, report.endToEnd));
+  }
+  panels.push(latencyPanel(report.latency));
+  return renderChart(
+    `cio-pipeline benchmark, ${report.startedAt} (profile ${report.profile.name})`,
+    panels,
+  );
+}
+
+function latencyPanel(latency: LatencyMeasurement): Panel {
+  return {
+    title: `Delivery latency at ${formatNumber(latency.offeredEventsPerSecond)} events/s: gateway 200 to sandbox 2xx`,
+    xLabel: 'percent of operations',
+    yLabel: 'ms',
+    series: [
+      {
+        label: 'latency at percentile',
+        points: latency.fromAcceptanceCurve.map((point) => ({ x: point.percent, y: point.ms })),
+      },
+      {
+        label: `target ${latency.targetMs} ms`,
+        dashed: true,
+        points: [
+          { x: 0, y: latency.targetMs },
+          { x: 100, y: latency.targetMs },
+        ],
+      },
+    ],
+  };
+}
+
+function throughputPanels(
+  ingest: NonNullable<BenchReport['ingest']>,
+  endToEnd: NonNullable<BenchReport['endToEnd']>,
+): Panel[] {
   const ingestRuns = [
-    report.ingest.gatewaySingle,
-    report.ingest.fastifyNoop,
-    report.ingest.gatewayBatch,
-    report.ingest.kafkaProducer,
+    ingest.gatewaySingle,
+    ingest.fastifyNoop,
+    ingest.gatewayBatch,
+    ingest.kafkaProducer,
   ];
   const throughput: Panel = {
     title: 'Ingest: acknowledged events per second',
@@ -152,14 +250,14 @@ export function renderBenchChart(report: BenchReport): string {
     })),
   };
   const deliveries: Series[] = [];
-  for (const measurement of report.endToEnd.binding) {
+  for (const measurement of endToEnd.binding) {
     const label = `${measurement.workspaces.length} workspace(s) at ${measurement.limit}/s`;
     deliveries.push({
       label,
       points: measurement.timeline.map((point) => ({ x: point.second, y: point.events })),
     });
   }
-  const widest = report.endToEnd.binding[report.endToEnd.binding.length - 1];
+  const widest = endToEnd.binding[endToEnd.binding.length - 1];
   if (widest !== undefined) {
     const end = Math.max(1, widest.timeline.length);
     deliveries.push({
@@ -171,7 +269,7 @@ export function renderBenchChart(report: BenchReport): string {
       ],
     });
   }
-  const { continuous, perEvent } = report.endToEnd;
+  const { continuous, perEvent } = endToEnd;
   deliveries.push(
     {
       label: `continuous feed at ${continuous.limit}/s`,
@@ -188,8 +286,5 @@ export function renderBenchChart(report: BenchReport): string {
     yLabel: 'events/s',
     series: deliveries,
   };
-  return renderChart(
-    `cio-pipeline benchmark, ${report.startedAt} (profile ${report.profile.name})`,
-    [throughput, latency, delivery],
-  );
+  return [throughput, latency, delivery];
 }

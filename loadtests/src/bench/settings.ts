@@ -22,12 +22,25 @@ export interface BenchSettings {
   /** Maximum wait for a fill or a drain. */
   timeoutSeconds: number;
   seed: number;
+  /** `latency` runs only the delivery latency measurement; `all` runs everything. */
+  only: 'all' | 'latency';
+  /** Operations per second offered to the gateway in the latency measurement. */
+  latencyEventsPerSecond: number;
+  /** Measured seconds of the latency measurement, after BENCH_WARMUP_SECONDS. */
+  latencySeconds: number;
+  /** Milliseconds between two batch calls of the latency measurement. */
+  latencyIntervalMs: number;
+  /** The batcher's BATCHER_LINGER_MS, which sets the latency target. */
+  lingerMs: number;
 }
 
 /** Each setting's variable and meaning, for --help. */
 export const BENCH_HELP: readonly (readonly [string, string])[] = [
   ['PROFILE', 'traffic profile: a name in loadtests/profiles/ or a JSON file (default default)'],
-  ['BENCH_WARMUP_SECONDS', 'unmeasured seconds at the start of each ingest run (default 3)'],
+  [
+    'BENCH_WARMUP_SECONDS',
+    'unmeasured seconds at the start of each ingest run and the latency run (default 3)',
+  ],
   ['BENCH_SECONDS', 'measured seconds of each ingest run (default 8)'],
   ['BENCH_SINGLE_CONCURRENCY', 'connections for single-event calls (default 32)'],
   ['BENCH_BATCH_CONCURRENCY', 'connections for v2 batch calls and producer sends (default 8)'],
@@ -39,6 +52,17 @@ export const BENCH_HELP: readonly (readonly [string, string])[] = [
   ['BENCH_PER_EVENT_SECONDS', 'seconds of the per-event baseline (default 10)'],
   ['BENCH_TIMEOUT_SECONDS', 'longest wait for a backlog fill or drain (default 120)'],
   ['BENCH_SEED', 'seed of the generated traffic (default 1)'],
+  ['BENCH_ONLY', 'latency: run only the delivery latency measurement (default: everything)'],
+  [
+    'BENCH_LATENCY_EVENTS_PER_SECOND',
+    'events per second offered in the latency run (default 5000)',
+  ],
+  ['BENCH_LATENCY_SECONDS', 'measured seconds of the latency run (default 15)'],
+  [
+    'BENCH_LATENCY_INTERVAL_MS',
+    'milliseconds between batch calls of the latency run (default 100)',
+  ],
+  ['BATCHER_LINGER_MS', "the batcher's linger; the latency target is it + 200 ms (default 250)"],
 ];
 
 export function readBenchSettings(env: NodeJS.ProcessEnv): BenchSettings {
@@ -57,7 +81,23 @@ export function readBenchSettings(env: NodeJS.ProcessEnv): BenchSettings {
     perEventSeconds: read.number('BENCH_PER_EVENT_SECONDS', 10, 1),
     timeoutSeconds: read.number('BENCH_TIMEOUT_SECONDS', 120, 10),
     seed: read.integer('BENCH_SEED', 1),
+    only: readOnly(env['BENCH_ONLY']),
+    latencyEventsPerSecond: read.number('BENCH_LATENCY_EVENTS_PER_SECOND', 5000, 1),
+    latencySeconds: read.number('BENCH_LATENCY_SECONDS', 15, 1),
+    latencyIntervalMs: read.integer('BENCH_LATENCY_INTERVAL_MS', 100, 1),
+    lingerMs: read.integer('BATCHER_LINGER_MS', 250),
   };
   read.check();
   return settings;
+}
+
+function readOnly(value: string | undefined): BenchSettings['only'] {
+  const text = value?.trim() ?? '';
+  if (text === '' || text === 'all') {
+    return 'all';
+  }
+  if (text === 'latency') {
+    return 'latency';
+  }
+  throw new Error(`invalid settings: BENCH_ONLY must be "latency" or empty, got "${text}"`);
 }

@@ -17,15 +17,17 @@ export function kafkaBrokers(): string[] {
 
 /**
  * Starts the pipeline on loopback with a plain HTTP gateway under its own
- * topic prefix. The sandbox keeps no operations (SANDBOX_RETENTION_OPERATIONS=0)
- * because the load tests read only its counters, and millions of stored
- * operations would grow its memory for nothing.
+ * topic prefix. By default the sandbox keeps no operations
+ * (SANDBOX_RETENTION_OPERATIONS=0) because most load tests read only its
+ * counters, and millions of stored operations would grow its memory for
+ * nothing. `retainedOperations` keeps that many for runs that read them.
  */
 export async function startLoadStack(
   namespace: string,
   workspaces: StackWorkspace[],
+  retainedOperations = 0,
 ): Promise<Stack> {
-  const sandboxEnv = { SANDBOX_RETENTION_OPERATIONS: '0' };
+  const sandboxEnv = { SANDBOX_RETENTION_OPERATIONS: String(retainedOperations) };
   return startStack({
     rootDir: ROOT_DIR,
     logDir: join(ROOT_DIR, 'tmp', 'logs', namespace.replace(/\W+$/, '')),

@@ -17,6 +17,11 @@ describe('percentile', () => {
     expect(percentile(sorted, 0)).toBe(1);
   });
 
+  it('returns the exact rank of 99.9 of 1000', () => {
+    const thousand = Array.from({ length: 1000 }, (_, index) => index + 1);
+    expect(percentile(thousand, 99.9)).toBe(999);
+  });
+
   it('returns 0 for no values', () => {
     expect(percentile([], 50)).toBe(0);
   });

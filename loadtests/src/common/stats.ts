@@ -12,7 +12,8 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) {
     return 0;
   }
-  const rank = Math.ceil((p / 100) * sorted.length);
+  // Multiplying first keeps 99.9 of 1000 at rank 999, where (p / 100) * n gives 999.0000000000001.
+  const rank = Math.ceil((p * sorted.length) / 100);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? 0;
 }
 
