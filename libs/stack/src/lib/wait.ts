@@ -79,7 +79,7 @@ function canListen(port: number): Promise<boolean> {
 }
 
 /**
- * GETs a loopback URL and returns its status, or 0 when nothing answered.
+ * GETs a loopback URL and returns its status, or 0 when nothing responded.
  * The certificate is not checked: the probe only asks whether a service that
  * this process started is up, and the local gateway's certificate is self-signed.
  */
@@ -108,7 +108,7 @@ export function assertPortFree(port: number, role: string): Promise<void> {
         error.code === 'EADDRINUSE' ? 'is in use' : `cannot be opened (${error.message})`;
       reject(
         new Error(
-          `port ${port} for the ${role} ${reason}: stop what holds it or choose another port`,
+          `port ${port} for the ${role} ${reason}: stop the process that uses it or choose another port`,
         ),
       );
     });
