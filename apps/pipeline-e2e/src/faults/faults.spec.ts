@@ -40,8 +40,13 @@ const SCHEDULE: ScheduleSettings = {
   durationMs: SECONDS * 1000,
   killsPerService: Math.max(2, Math.round(SECONDS / 30)),
   stormMs: setting('FAULTS_STORM_MS', 3000),
-  downForMs: setting('FAULTS_DOWN_MS', 5000),
+  downForMs: setting('FAULTS_DOWN_MS', 30_000),
   latencyMs: 1500,
+};
+/** Replicas of the batcher and the sender; each run exercises one mix. */
+const REPLICAS = {
+  batchers: Math.max(1, setting('FAULTS_BATCHERS', 2)),
+  senders: Math.max(1, setting('FAULTS_SENDERS', 3)),
 };
 /** Requests per second per workspace, for the sender and for the sandbox. */
 const RATE_LIMIT = 20;
@@ -132,7 +137,7 @@ async function waitForDelivery(
  * listened, which is a race of the test stack rather than a pipeline fault.
  */
 async function startFaultStackWithRetry(brokers: string): Promise<FaultStack> {
-  const replicas = { batchers: 2, senders: 3 };
+  const replicas = REPLICAS;
   try {
     return await startFaultStack(brokers, WORKSPACES, replicas);
   } catch (error) {
