@@ -1,6 +1,6 @@
 const path = require('node:path');
 
-// Services under test log only warnings and errors unless LOG_LEVEL says otherwise.
+// Services under test log only warnings and errors unless LOG_LEVEL sets another level.
 process.env.LOG_LEVEL ??= 'warn';
 
 /** Shared Jest settings: ts-jest with the workspace path aliases mapped to library sources. */

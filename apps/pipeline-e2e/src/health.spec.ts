@@ -1,7 +1,3 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   freePort,
   httpStatus,
@@ -9,9 +5,8 @@ import {
   type Stack,
   type StackWorkspace,
 } from '@cio-pipeline/stack';
-import { postJson, ROOT_DIR, startTestStack } from './support';
-
-const run = promisify(execFile);
+import { PrivateBroker } from './private-broker';
+import { postJson, startTestStack } from './support';
 
 const WORKSPACE: StackWorkspace = {
   siteId: 'site-health',
@@ -21,39 +16,6 @@ const WORKSPACE: StackWorkspace = {
   sandboxRateLimit: 20,
 };
 const CREDENTIALS = `${WORKSPACE.siteId}:${WORKSPACE.apiKey}`;
-
-/**
- * A broker of this test's own, so stopping it disturbs no other test:
- * tools/kafka/kafka.sh with a state folder and ports of its own.
- */
-class PrivateBroker {
-  private readonly env: NodeJS.ProcessEnv;
-
-  constructor(
-    readonly port: number,
-    controllerPort: number,
-  ) {
-    this.env = {
-      ...process.env,
-      KAFKA_STATE_DIR: join(ROOT_DIR, 'tmp', `kafka-health-${randomBytes(3).toString('hex')}`),
-      KAFKA_PORT: String(port),
-      KAFKA_CONTROLLER_PORT: String(controllerPort),
-    };
-    delete this.env['KAFKA_BROKERS'];
-  }
-
-  get brokers(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  async command(name: 'start' | 'stop' | 'reset'): Promise<void> {
-    await run('bash', [join(ROOT_DIR, 'tools', 'kafka', 'kafka.sh'), name], {
-      env: this.env,
-      cwd: ROOT_DIR,
-      timeout: 120_000,
-    });
-  }
-}
 
 async function body(url: string): Promise<string> {
   const response = await fetch(url);
@@ -66,7 +28,7 @@ describe('health and metrics', () => {
   let urls: Record<'gateway' | 'batcher' | 'sender', string>;
 
   beforeAll(async () => {
-    broker = new PrivateBroker(await freePort(), await freePort());
+    broker = new PrivateBroker(await freePort(), await freePort(), 'health');
     await broker.command('start');
     stack = await startTestStack([WORKSPACE], { kafkaBrokers: broker.brokers });
     const portOf = (role: 'batcher' | 'sender', name: string) =>

@@ -44,7 +44,7 @@ export class BatchBuffer {
     return this.operations.length;
   }
 
-  /** Whether an operation of `operationBytes` still fits. */
+  /** Returns whether an operation of `operationBytes` still fits. */
   fits(operationBytes: number): boolean {
     const comma = this.operations.length === 0 ? 0 : 1;
     return this.size + comma + operationBytes <= this.maxBatchBytes;

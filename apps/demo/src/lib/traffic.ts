@@ -165,7 +165,7 @@ export class TrafficReplay {
     const text = await response.body.text();
     this.sent.calls += 1;
     if (response.statusCode !== 200 && response.statusCode !== 207) {
-      throw new Error(`v2 batch call answered ${response.statusCode}: ${text.slice(0, 300)}`);
+      throw new Error(`v2 batch call returned ${response.statusCode}: ${text.slice(0, 300)}`);
     }
     const failed = new Set<number>();
     if (response.statusCode === 207) {

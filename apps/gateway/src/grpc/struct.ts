@@ -61,7 +61,7 @@ export function valueToJson(value: ProtoValue, depth = 1): unknown {
   }
 }
 
-/** The inverse, for clients and tests. */
+/** Converts plain JSON into a `google.protobuf.Struct`, for clients and tests. */
 export function jsonToStruct(json: Record<string, unknown>): ProtoStruct {
   const fields: Record<string, ProtoValue> = {};
   for (const [key, value] of Object.entries(json)) {

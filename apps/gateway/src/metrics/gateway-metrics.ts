@@ -6,7 +6,7 @@ const registers = [metricsRegistry];
 export const gatewayMetrics = {
   requests: new Counter({
     name: 'cio_gateway_requests_total',
-    help: 'HTTP requests answered, by route and status',
+    help: 'HTTP responses sent, by route and status',
     labelNames: ['route', 'status'],
     registers,
   }),

@@ -14,7 +14,7 @@ import { ROOT_DIR } from '../support';
 import { analyzeDelivery, type DeliveryAnalysis } from './analysis';
 import { startFaultStack, type FaultStack } from './fault-stack';
 import { readDeadLetters, waitForNoLag, type ConsumerLag } from './kafka-checks';
-import { PrivateBroker } from './private-broker';
+import { PrivateBroker } from '../private-broker';
 import { seededRandom } from './random';
 import { FaultInjector, planFaults, type FaultReport, type ScheduleSettings } from './schedule';
 import { sendTraffic, type TrafficResult } from './traffic';
@@ -256,7 +256,7 @@ describe('pipeline under faults', () => {
   let outcome: RunOutcome;
 
   beforeAll(async () => {
-    broker = new PrivateBroker(await freePort(), await freePort());
+    broker = new PrivateBroker(await freePort(), await freePort(), 'faults');
     await broker.command('start');
     fault = await startFaultStackWithRetry(broker.brokers);
     const kafka = new Kafka({

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { sleep, type ServiceProcess, type Stack } from '@cio-pipeline/stack';
-import type { PrivateBroker } from './private-broker';
+import type { PrivateBroker } from '../private-broker';
 import { between } from './random';
 
 export type KilledRole = 'gateway' | 'batcher' | 'sender';

@@ -56,7 +56,9 @@ export class TrackClient {
     } catch (error) {
       const timedOut =
         (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError';
-      const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
+      const reason = timedOut
+        ? `no response within ${this.timeoutMs} ms`
+        : (error as Error).message;
       throw new TransportError(`request to ${baseUrl} failed: ${reason}`, timedOut, {
         cause: error,
       });

@@ -7,13 +7,13 @@ const registers = [metricsRegistry];
 export const senderMetrics = {
   requests: new Counter({
     name: 'cio_sender_requests_total',
-    help: 'Requests to Customer.io, by workspace and HTTP status (0 for no answer)',
+    help: 'Requests to Customer.io, by workspace and HTTP status (0 when no response came)',
     labelNames: ['workspace', 'status'],
     registers,
   }),
   throttled: new Counter({
     name: 'cio_sender_throttled_total',
-    help: '429 answers from Customer.io, by workspace',
+    help: '429 responses from Customer.io, by workspace',
     labelNames: ['workspace'],
     registers,
   }),

@@ -12,7 +12,7 @@ export class EventLoopMonitor {
     this.histogram.enable();
   }
 
-  /** The worst delay since the last call, in milliseconds. */
+  /** Returns the worst delay since the last call, in milliseconds. */
   maxDelayMs(): number {
     const max = this.histogram.max / 1e6;
     this.histogram.reset();

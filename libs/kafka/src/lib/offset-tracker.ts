@@ -22,7 +22,7 @@ export class PartitionOffsets {
     this.remaining.set(offset, parts);
   }
 
-  /** Whether `offset` comes after every offset tracked so far. */
+  /** Returns whether `offset` comes after every offset tracked so far. */
   isAfterTracked(offset: number): boolean {
     return offset > this.highest;
   }
@@ -40,7 +40,7 @@ export class PartitionOffsets {
     }
   }
 
-  /** The offset to commit (the next one to read), or undefined before any was tracked. */
+  /** Returns the offset to commit (the next one to read), or undefined before any was tracked. */
   committable(): number | undefined {
     while (this.head < this.order.length && !this.remaining.has(this.order[this.head] ?? -1)) {
       this.head += 1;

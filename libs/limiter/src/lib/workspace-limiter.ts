@@ -35,15 +35,15 @@ export interface LimiterState {
 }
 
 /**
- * Holds one workspace's requests under its rate limit. A Bottleneck limiter
- * with one slot queues the requests in order; the job in the slot waits until
+ * Keeps one workspace's requests under its rate limit. A Bottleneck limiter
+ * with one slot queues the requests in order. The job in the slot waits until
  * `1000 / rate` ms have passed since the previous request actually started,
- * and past any pause, then starts its request and frees the slot. Counting
- * from actual starts matters: Bottleneck's own `minTime` counts from planned
- * starts and gives every queued job its timer up front, so a late timer or a
- * pause could let two requests leave closer together than the spacing.
- * With starts at least `1000 / rate` ms apart, any window of one second holds
- * at most `rate` of them. A 429 lowers the rate by `decreaseFactor` and
+ * and until any pause ends, then starts its request and frees the slot.
+ * Counting from actual starts matters, because Bottleneck's own `minTime`
+ * counts from planned starts and gives every queued job its timer up front,
+ * so a late timer or a pause could let two requests leave closer together
+ * than the spacing. With starts at least `1000 / rate` ms apart, any window
+ * of one second contains at most `rate` of them. A 429 lowers the rate by `decreaseFactor` and
  * pauses for its Retry-After; each second without one adds back a share of
  * the limit, up to `limit * headroom`.
  */
@@ -79,8 +79,8 @@ export class WorkspaceLimiter {
   }
 
   /**
-   * Whether requests wait while none has started for `graceMs` past the
-   * pause and the spacing: a limiter that stopped releasing work.
+   * Returns whether requests wait while none has started for `graceMs` past
+   * the pause and the spacing, which means the limiter stopped releasing work.
    */
   isStalled(graceMs: number): boolean {
     if (this.state().queued === 0) {

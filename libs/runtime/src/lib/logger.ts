@@ -4,8 +4,9 @@ import { ConfigError } from './env';
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 /**
- * The services' logger: one JSON object per line on stdout, with the level
- * from `LOG_LEVEL` (fatal, error, warn, log, debug, verbose; default log).
+ * Creates the services' logger, which writes one JSON object per line to
+ * stdout at the level of `LOG_LEVEL` (fatal, error, warn, log, debug, verbose;
+ * default log).
  */
 export function createJsonLogger(service: string): ConsoleLogger {
   const wanted = process.env['LOG_LEVEL'] ?? 'log';

@@ -6,7 +6,7 @@ export class SandboxClient {
     return (await this.request('GET', '/__sandbox/stats')) as SandboxStats;
   }
 
-  /** Every stored operation of a workspace in arrival order, fetched page by page. */
+  /** Fetches every stored operation of a workspace, page by page, in arrival order. */
   async operations(workspace: string): Promise<StoredOperation[]> {
     const all: StoredOperation[] = [];
     let after = 0;
@@ -42,7 +42,7 @@ export class SandboxClient {
     const text = await response.text();
     if (!response.ok) {
       throw new Error(
-        `sandbox ${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`,
+        `sandbox ${method} ${path} returned ${response.status}: ${text.slice(0, 300)}`,
       );
     }
     return JSON.parse(text) as unknown;
@@ -64,7 +64,7 @@ export interface WorkspaceStats {
   uniqueEventIds: number;
   duplicatesDropped: number;
   rejectedOperations: number;
-  /** The most requests in any sliding window of 1000 ms. */
+  /** The maximum number of requests in any sliding window of 1000 ms. */
   maxRequestsPerSecond: number;
   batches: { bytes: Distribution; operations: Distribution };
 }
