@@ -182,4 +182,21 @@ describe('rate limit on the real clock', () => {
       await sandbox.close();
     }
   });
+
+  it('reports the shortest time the limit plus one requests took', async () => {
+    const clock = new ManualClock();
+    const sandbox = createTestSandbox({ rateLimitPerSecond: 3 }, { now: clock.now });
+    try {
+      expect(sandbox.state.stats().workspaces['site-us']?.tightestSpanMs).toBeNull();
+      // Gaps of 400, 300, 350 and 500 ms: four requests took 1050 ms, then 1150 ms.
+      for (const gap of [0, 400, 300, 350, 500]) {
+        clock.advance(gap);
+        await identify(sandbox);
+      }
+      expect(sandbox.state.stats().workspaces['site-us']?.tightestSpanMs).toBe(1050);
+      expect(sandbox.state.stats().total.tightestSpanMs).toBeNull();
+    } finally {
+      await sandbox.close();
+    }
+  });
 });

@@ -74,7 +74,7 @@ export class SandboxState {
 
   recordArrival(workspace: WorkspaceState | null, now: number): void {
     this.totalCounters.recordArrival(now);
-    workspace?.counters.recordArrival(now);
+    workspace?.counters.recordArrival(now, workspace.rateLimitPerSecond);
   }
 
   recordStatus(workspace: WorkspaceState | null, status: number): void {

@@ -32,6 +32,12 @@ export interface CountersView {
   maxRequestsPerSecond: number;
   /** Requests received in the last 1000 ms when the stats were read. */
   currentRequestsPerSecond: number;
+  /**
+   * Shortest time in ms in which the rate limit plus one requests arrived, or
+   * null while unlimited or before that many arrived. Above 1000 means every
+   * window held the limit, with the excess as the margin.
+   */
+  tightestSpanMs: number | null;
   /** `/api/v2/batch` requests that got a 200 or 207 response: body bytes and operations per request. */
   batches: { bytes: Distribution; operations: Distribution };
 }
@@ -52,18 +58,52 @@ export class Counters {
   private readonly statuses = new Map<number, number>();
   private readonly actions = new Map<Action, number>();
   private readonly window = new SlidingWindow(1000);
+  /** Arrival times of the last `limit + 1` requests, oldest at `recentHead`. */
+  private recent = new Float64Array(0);
+  private recentHead = 0;
+  private recentSize = 0;
+  private tightestSpanMs: number | null = null;
   private batchCount = 0;
   private batchBytesTotal = 0;
   private batchBytesMax = 0;
   private batchOperationsTotal = 0;
   private batchOperationsMax = 0;
 
-  recordArrival(now: number): void {
+  /** Counts a request that arrived at `now`, under a rate limit of `limit` per second (0 for unlimited). */
+  recordArrival(now: number, limit = 0): void {
     this.requests += 1;
     this.window.add(now);
     const inWindow = this.window.count(now);
     if (inWindow > this.maxRequestsPerSecond) {
       this.maxRequestsPerSecond = inWindow;
+    }
+    this.recordSpan(now, limit);
+  }
+
+  /** Keeps the last `limit + 1` arrivals and the shortest time they took. */
+  private recordSpan(now: number, limit: number): void {
+    if (limit <= 0) {
+      return;
+    }
+    const capacity = limit + 1;
+    if (this.recent.length !== capacity) {
+      // A changed limit starts a new series.
+      this.recent = new Float64Array(capacity);
+      this.recentHead = 0;
+      this.recentSize = 0;
+    }
+    if (this.recentSize < capacity) {
+      this.recent[(this.recentHead + this.recentSize) % capacity] = now;
+      this.recentSize += 1;
+    } else {
+      this.recent[this.recentHead] = now;
+      this.recentHead = (this.recentHead + 1) % capacity;
+    }
+    if (this.recentSize === capacity) {
+      const span = now - (this.recent[this.recentHead] ?? now);
+      if (this.tightestSpanMs === null || span < this.tightestSpanMs) {
+        this.tightestSpanMs = span;
+      }
     }
   }
 
@@ -101,6 +141,7 @@ export class Counters {
       rejectedOperations: this.rejectedOperations,
       maxRequestsPerSecond: this.maxRequestsPerSecond,
       currentRequestsPerSecond: this.window.count(now),
+      tightestSpanMs: this.tightestSpanMs,
       batches: {
         bytes: distribution(this.batchCount, this.batchBytesTotal, this.batchBytesMax),
         operations: distribution(

@@ -205,6 +205,12 @@ function report(fault: FaultStack, outcome: RunOutcome): void {
   const maxRequestsPerSecond = Object.fromEntries(
     WORKSPACES.map((w) => [w.siteId, outcome.stats[w.siteId]?.maxRequestsPerSecond ?? 0]),
   );
+  const tightestSpanMs = Object.fromEntries(
+    WORKSPACES.map((w) => {
+      const span = outcome.stats[w.siteId]?.tightestSpanMs;
+      return [w.siteId, span === null || span === undefined ? null : Math.round(span)];
+    }),
+  );
   const duplicatesDropped = WORKSPACES.reduce(
     (sum, w) => sum + (outcome.stats[w.siteId]?.duplicatesDropped ?? 0),
     0,
@@ -234,11 +240,15 @@ function report(fault: FaultStack, outcome: RunOutcome): void {
     duplicatesDropped,
     rateLimit: RATE_LIMIT,
     maxRequestsPerSecond,
+    tightestSpanMs,
     consumerLag: Object.fromEntries(outcome.lags.map((lag) => [lag.groupId, lag.total])),
     deadLetters: outcome.deadLetters.length,
   };
   const rates = Object.entries(maxRequestsPerSecond)
-    .map(([siteId, rate]) => `${siteId} ${rate}`)
+    .map(
+      ([siteId, rate]) =>
+        `${siteId} ${rate} (${RATE_LIMIT + 1} took ${tightestSpanMs[siteId] ?? '-'} ms)`,
+    )
     .join(', ');
   process.stdout.write(
     `faults summary: runs 1, seed ${SEED}, ${SECONDS} s of traffic, ${outcome.elapsedSeconds} s in all; ` +

@@ -66,6 +66,8 @@ export interface WorkspaceStats {
   rejectedOperations: number;
   /** The maximum number of requests in any sliding window of 1000 ms. */
   maxRequestsPerSecond: number;
+  /** The shortest time in ms in which the rate limit plus one requests arrived; null when unlimited or too few arrived. */
+  tightestSpanMs: number | null;
   batches: { bytes: Distribution; operations: Distribution };
 }
 
