@@ -22,6 +22,13 @@ status=0
 bash tools/kafka/with-kafka.sh npx nx run-many -t test --output-style=static --skip-nx-cache 2>&1 \
   | tee "$log" || status=$?
 
+# The short form of the fault-injection run, on a broker of its own: 30 s of
+# traffic with kills, a broker restart, sandbox storms and a 10 s outage.
+echo "test: fault-injection run, short form"
+FAULTS_SECONDS=30 FAULTS_DOWN_MS=10000 FAULTS_BATCHERS=2 FAULTS_SENDERS=2 FAULTS_SEED=372473583 \
+  npx nx run pipeline-e2e:faults --output-style=static --skip-nx-cache 2>&1 \
+  | tee -a "$log" || status=$?
+
 # Jest prints one "Tests: ..." line per project; add them up into one line.
 node -e '
   const text = require("fs").readFileSync(process.argv[1], "utf8").replace(/\x1b\[[0-9;]*m/g, "");
