@@ -4,6 +4,7 @@ export * from './lib/consumer-monitor';
 export * from './lib/errors';
 export * from './lib/linger-producer';
 export * from './lib/offset-tracker';
+export * from './lib/partitioner';
 export * from './lib/producer';
 export * from './lib/settings';
 export * from './lib/topics';
