@@ -56,8 +56,10 @@ describe('dead letters', () => {
     expect(partitions.length).toBeGreaterThan(0);
 
     // Every partition gets a message that is not JSON, then one whose
-    // operation has an unknown action, then a valid event. The valid events
-    // can only arrive if the batcher moves past the bad messages.
+    // operation has an unknown action, then a valid event, then an array of
+    // two valid envelopes around one without a workspace, then an empty
+    // array. The valid events can only arrive if the batcher moves past the
+    // bad messages and the bad array element.
     const eventIds: string[] = [];
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
@@ -65,15 +67,20 @@ describe('dead letters', () => {
       for (const partition of partitions) {
         const personId = `person-${partition}`;
         const key = `${RAW.siteId}/id:${personId}`;
-        const envelope = (operation: unknown) =>
-          JSON.stringify({
-            workspace: RAW.siteId,
-            acceptedAt: Date.now(),
-            requestId: `e2e-${partition}`,
-            operations: [operation],
-          });
-        const eventId = ids.next();
-        eventIds.push(eventId);
+        const envelopeOf = (operation: unknown) => ({
+          workspace: RAW.siteId,
+          acceptedAt: Date.now(),
+          requestId: `e2e-${partition}`,
+          operations: [operation],
+        });
+        const envelope = (operation: unknown) => JSON.stringify(envelopeOf(operation));
+        const [eventId, firstJoinedId, secondJoinedId] = [ids.next(), ids.next(), ids.next()];
+        eventIds.push(eventId, firstJoinedId, secondJoinedId);
+        const joined = JSON.stringify([
+          envelopeOf(eventOperation(personId, firstJoinedId)),
+          { acceptedAt: Date.now(), operations: [] },
+          envelopeOf(eventOperation(personId, secondJoinedId)),
+        ]);
         await producer.send({
           topic: stack.topics.operations,
           acks: -1,
@@ -85,6 +92,8 @@ describe('dead letters', () => {
               value: envelope({ type: 'person', identifiers: { id: personId }, action: 'fly' }),
             },
             { partition, key, value: envelope(eventOperation(personId, eventId)) },
+            { partition, key, value: joined },
+            { partition, key, value: '[]' },
           ],
         });
       }
@@ -97,16 +106,23 @@ describe('dead letters', () => {
     expect(delivery.repeated).toHaveLength(0);
 
     const fromBatcher = (letter: DeadLetter) => letter.stage === 'batcher';
-    const letters = await waitForDeadLetters(stack, fromBatcher, 2 * partitions.length, 20_000);
+    const letters = await waitForDeadLetters(stack, fromBatcher, 4 * partitions.length, 20_000);
     const unreadable = letters.filter((letter) => letter.error.reason === 'invalid_message');
     const invalid = letters.filter((letter) => letter.error.reason === 'invalid_value');
-    expect(letters).toHaveLength(2 * partitions.length);
-    expect(unreadable).toHaveLength(partitions.length);
+    expect(letters).toHaveLength(4 * partitions.length);
+    expect(unreadable).toHaveLength(3 * partitions.length);
     expect(invalid).toHaveLength(partitions.length);
-    for (const letter of unreadable) {
-      expect(letter.operation).toBe(GARBAGE);
+    const notJson = unreadable.filter((letter) => letter.operation === GARBAGE);
+    expect(notJson).toHaveLength(partitions.length);
+    for (const letter of notJson) {
       expect(letter.error.message).toContain('not valid JSON');
     }
+    const noWorkspace = unreadable.filter((letter) =>
+      letter.error.message.includes('lacks a workspace'),
+    );
+    expect(noWorkspace).toHaveLength(partitions.length);
+    const emptyArray = unreadable.filter((letter) => letter.error.message.includes('empty array'));
+    expect(emptyArray).toHaveLength(partitions.length);
     for (const letter of invalid) {
       expect(letter.workspace).toBe(RAW.siteId);
       expect(letter.error.field).toBe('action');

@@ -65,10 +65,15 @@ export class BatcherService {
       const offset = Number(message.offset);
       const source = { partition, offset };
       const decoded = this.decode(message);
-      // Every operation, or the one dead letter of a bad message, completes one part.
-      const parts = decoded.ok ? decoded.envelope.operations.length : 1;
+      // Every operation, or the one dead letter of a bad envelope, completes one part.
+      const parts = decoded.reduce(
+        (sum, entry) => sum + (entry.ok ? entry.envelope.operations.length : 1),
+        0,
+      );
       this.offsetsOf(partition, offset).track(offset, parts);
-      this.add(decoded, source, batch.topic, message.offset);
+      for (const entry of decoded) {
+        this.add(entry, source, batch.topic, message.offset);
+      }
       payload.resolveOffset(message.offset);
     }
     await heartbeat();
@@ -141,25 +146,22 @@ export class BatcherService {
     return buffer;
   }
 
-  private decode(message: KafkaMessage): Decoded {
+  /** Decodes a message holding one envelope, or a non-empty JSON array of envelopes. */
+  private decode(message: KafkaMessage): Decoded[] {
     const text = message.value?.toString('utf8') ?? '';
-    let envelope: Partial<OperationEnvelope>;
+    let parsed: unknown;
     try {
-      envelope = JSON.parse(text) as Partial<OperationEnvelope>;
+      parsed = JSON.parse(text);
     } catch (error) {
-      return invalid(undefined, text, `message is not valid JSON: ${(error as Error).message}`);
+      return [invalid(undefined, text, `message is not valid JSON: ${(error as Error).message}`)];
     }
-    const { workspace, acceptedAt, operations } = envelope;
-    if (typeof workspace !== 'string' || workspace === '' || typeof acceptedAt !== 'number') {
-      return invalid(undefined, envelope, 'message lacks a workspace or acceptedAt');
+    if (!Array.isArray(parsed)) {
+      return [decodeEnvelope(parsed)];
     }
-    if (!Array.isArray(operations) || operations.length === 0) {
-      return invalid(workspace, envelope, 'message holds no operations array');
+    if (parsed.length === 0) {
+      return [invalid(undefined, parsed, 'message is an empty array of envelopes')];
     }
-    return {
-      ok: true,
-      envelope: { workspace, acceptedAt, requestId: envelope.requestId ?? '', operations },
-    };
+    return parsed.map(decodeEnvelope);
   }
 
   private startLinger(workspace: string): void {
@@ -290,6 +292,29 @@ export class BatcherService {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
+}
+
+function decodeEnvelope(value: unknown): Decoded {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return invalid(undefined, value, 'envelope is not a JSON object');
+  }
+  const envelope = value as Partial<OperationEnvelope>;
+  const { workspace, acceptedAt, operations, requestId } = envelope;
+  if (typeof workspace !== 'string' || workspace === '' || typeof acceptedAt !== 'number') {
+    return invalid(undefined, envelope, 'envelope lacks a workspace or acceptedAt');
+  }
+  if (!Array.isArray(operations) || operations.length === 0) {
+    return invalid(workspace, envelope, 'envelope has no operations array');
+  }
+  return {
+    ok: true,
+    envelope: {
+      workspace,
+      acceptedAt,
+      requestId: typeof requestId === 'string' ? requestId : '',
+      operations,
+    },
+  };
 }
 
 function invalid(workspace: string | undefined, operation: unknown, message: string): Decoded {

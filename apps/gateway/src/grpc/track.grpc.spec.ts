@@ -121,10 +121,13 @@ describe('gateway over gRPC', () => {
     const kafka = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING });
     consumer = kafka.consumer({ groupId: `${prefix}reader` });
     await consumer.connect();
-    await consumer.subscribe({ topic: `${prefix}cio.operations.v1`, fromBeginning: true });
+    await consumer.subscribe({ topic: `${prefix}cio.operations.v2`, fromBeginning: true });
     await consumer.run({
       eachMessage: ({ message }) => {
-        received.push(JSON.parse(message.value?.toString() ?? '{}') as OperationEnvelope);
+        // A message holds one envelope, or an array of them from concurrent calls.
+        const parsed = JSON.parse(message.value?.toString() ?? '{}') as
+          OperationEnvelope | OperationEnvelope[];
+        received.push(...(Array.isArray(parsed) ? parsed : [parsed]));
         return Promise.resolve();
       },
     });

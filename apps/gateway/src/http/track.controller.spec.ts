@@ -282,12 +282,8 @@ describe('gateway Track API', () => {
       expect(message.envelope.acceptedAt).toBeGreaterThanOrEqual(before);
       expect(message.envelope.acceptedAt).toBeLessThanOrEqual(Date.now());
       expect(message.key).toBe(`${SITE}/${route.personKey}`);
-      expect(message.headers).toEqual({
-        'cio-workspace': SITE,
-        'cio-request-id': reply.requestId,
-        'cio-accepted-at': String(message.envelope.acceptedAt),
-        'cio-operation-count': '1',
-      });
+      // The envelope carries every field, so the message has no headers.
+      expect(message.headers).toEqual({});
     });
 
     it('names requests without x-request-id', async () => {
@@ -302,7 +298,6 @@ describe('gateway Track API', () => {
         1,
       );
       expect(isUlid(message!.envelope.requestId)).toBe(true);
-      expect(message!.headers['cio-request-id']).toBe(message!.envelope.requestId);
     });
 
     it('gives each event without id a ULID', async () => {
@@ -359,8 +354,6 @@ describe('gateway Track API', () => {
       expect(person6[0]!.envelope.operations.map((operation) => operation.name)).toEqual([
         'second',
       ]);
-      expect(person5[0]!.headers['cio-operation-count']).toBe('2');
-      expect(person6[0]!.headers['cio-operation-count']).toBe('1');
       const eventIds = messages.flatMap((m) =>
         m.envelope.operations.flatMap((operation) =>
           operation.action === 'event' ? [operation.id ?? ''] : [],

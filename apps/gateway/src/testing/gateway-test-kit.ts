@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type IHeaders } from 'kafkajs';
-import type { OperationEnvelope } from '@cio-pipeline/schemas';
+import { operationKey, type OperationEnvelope } from '@cio-pipeline/schemas';
 import { waitUntil } from '@cio-pipeline/stack';
 import { createGateway } from '../bootstrap';
 import { readGatewayConfig, type GatewayConfig } from '../config/gateway-config';
@@ -63,12 +63,16 @@ export function basicAuth(siteId: string, apiKey: string): string {
   return `Basic ${Buffer.from(`${siteId}:${apiKey}`).toString('base64')}`;
 }
 
+/** One envelope read from the operations topic, with the message that carried it. */
 export interface OperationMessage {
+  /** The message's key, or for an envelope of a joined message the key it would have had alone. */
   key: string;
   partition: number;
   headers: Record<string, string>;
   /** The message value as it was stored. */
   raw: string;
+  /** Envelopes the message carried: 1, or more when the producer joined concurrent requests. */
+  joined: number;
   envelope: OperationEnvelope;
 }
 
@@ -95,13 +99,21 @@ export class TopicReader {
     await consumer.run({
       eachMessage: ({ message, partition }) => {
         const raw = message.value?.toString() ?? '';
-        reader.messages.push({
-          key: message.key?.toString() ?? '',
-          partition,
-          headers: headersOf(message.headers),
-          raw,
-          envelope: JSON.parse(raw) as OperationEnvelope,
-        });
+        const parsed = JSON.parse(raw) as OperationEnvelope | OperationEnvelope[];
+        const envelopes = Array.isArray(parsed) ? parsed : [parsed];
+        for (const envelope of envelopes) {
+          const first = envelope.operations[0];
+          reader.messages.push({
+            key:
+              message.key?.toString() ??
+              (first === undefined ? '' : operationKey(envelope.workspace, first)),
+            partition,
+            headers: headersOf(message.headers),
+            raw,
+            joined: envelopes.length,
+            envelope,
+          });
+        }
         return Promise.resolve();
       },
     });

@@ -13,7 +13,12 @@ import {
 } from '../testing/test-broker';
 import { createKafka } from './client';
 import { KafkaUnavailableError, ProducerOverloadedError } from './errors';
-import { LingerProducer, type LingerOptions } from './linger-producer';
+import {
+  combineMessages,
+  LingerProducer,
+  type LingerOptions,
+  type MessageCombiner,
+} from './linger-producer';
 import { createIdempotentProducer } from './producer';
 import { readKafkaSettings } from './settings';
 
@@ -172,6 +177,38 @@ describe('LingerProducer', () => {
     }
   });
 
+  it('joins concurrent sends per partition', async () => {
+    const topic = await newTopic('joined', 3);
+    const { linger, producer } = await connectedProducer({
+      combine: { ...JSON_ARRAY, maxBytes: 1024 },
+    });
+    const sendBatch = jest.spyOn(producer, 'sendBatch');
+    const calls = 60;
+
+    await Promise.all(
+      Array.from({ length: calls }, (_, i) =>
+        linger.send(topic, [{ partition: i % 3, key: `key-${i}`, value: `"${i}"` }]),
+      ),
+    );
+
+    // All 60 sends share one request, which carries one message per partition.
+    expect(sendBatch).toHaveBeenCalledTimes(1);
+    const read = await readMessages(testClient, topic, 3);
+    expect(read).toHaveLength(3);
+    const values = read.flatMap((entry) => {
+      const parsed = JSON.parse(entry.value) as string | string[];
+      return (Array.isArray(parsed) ? parsed : [parsed]).map(Number);
+    });
+    expect(values.sort((a, b) => a - b)).toEqual(Array.from({ length: calls }, (_, i) => i));
+    for (const entry of read) {
+      const parsed = JSON.parse(entry.value) as string | string[];
+      const members = (Array.isArray(parsed) ? parsed : [parsed]).map(Number);
+      expect(members.every((value) => value % 3 === entry.partition)).toBe(true);
+      // Within a partition, the joined values keep the order of the sends.
+      expect(members).toEqual([...members].sort((a, b) => a - b));
+    }
+  });
+
   it('rejects sends past maxPendingBytes', async () => {
     const topic = await newTopic('overloaded', 1);
     const { linger } = await connectedProducer({ lingerMs: 300, maxPendingBytes: 2000 });
@@ -262,3 +299,62 @@ function closedPort(): Promise<number> {
     });
   });
 }
+
+const JSON_ARRAY: MessageCombiner = {
+  maxBytes: 64,
+  join: (values) => `[${values.join(',')}]`,
+};
+
+describe('combineMessages', () => {
+  const at = (partition: number, value: string, key = `key-${value}`): Message => ({
+    partition,
+    key,
+    value,
+  });
+
+  it('joins each partition in order', () => {
+    const combined = combineMessages([at(0, '1'), at(1, '2'), at(0, '3'), at(1, '4')], JSON_ARRAY);
+    expect(combined).toEqual([
+      { partition: 0, key: null, value: '[1,3]' },
+      { partition: 1, key: null, value: '[2,4]' },
+    ]);
+  });
+
+  it('keeps a lone message as it is', () => {
+    const lone = at(2, '7');
+    expect(combineMessages([at(0, '1'), lone, at(0, '3')], JSON_ARRAY)).toContainEqual(lone);
+  });
+
+  it('starts a new message at maxBytes', () => {
+    // Each value is 20 bytes, so two of them with brackets and a comma take 43 bytes,
+    // three take 64, and a fourth does not fit.
+    const value = (n: number) => `"${String(n).padStart(18, '0')}"`;
+    const messages = [1, 2, 3, 4, 5].map((n) => at(0, value(n)));
+    const combined = combineMessages(messages, JSON_ARRAY);
+    expect(combined.map((message) => message.value)).toEqual([
+      `[${value(1)},${value(2)},${value(3)}]`,
+      `[${value(4)},${value(5)}]`,
+    ]);
+    for (const message of combined) {
+      expect(Buffer.byteLength(message.value as string)).toBeLessThanOrEqual(JSON_ARRAY.maxBytes);
+    }
+  });
+
+  it('sends a message over maxBytes alone', () => {
+    const big = at(0, `"${'x'.repeat(100)}"`);
+    const combined = combineMessages([at(0, '1'), big, at(0, '2')], JSON_ARRAY);
+    expect(combined).toEqual([at(0, '1'), big, at(0, '2')]);
+  });
+
+  it('leaves a topic alone when one message cannot join', () => {
+    const cases: Message[] = [
+      { key: 'no-partition', value: '1' },
+      { partition: 0, key: 'buffer', value: Buffer.from('1') },
+      { partition: 0, key: 'headers', value: '1', headers: { name: 'value' } },
+    ];
+    for (const odd of cases) {
+      const messages = [at(0, '1'), odd, at(0, '2')];
+      expect(combineMessages(messages, JSON_ARRAY)).toBe(messages);
+    }
+  });
+});

@@ -11,6 +11,21 @@ export interface LingerOptions {
   maxPendingBytes: number;
   /** How long a caller waits for Kafka's acknowledgement before its send fails. */
   sendTimeoutMs: number;
+  /** Joins messages bound for one partition into fewer messages; absent, each is sent as it is. */
+  combine?: MessageCombiner;
+}
+
+/**
+ * A way to carry several messages of one partition in one Kafka message, so
+ * that a request of many small sends costs the producer few records. It
+ * applies to a topic only when every message of the request for that topic
+ * has an explicit partition, a string value and no headers.
+ */
+export interface MessageCombiner {
+  /** Maximum value size of a joined message, in bytes. */
+  maxBytes: number;
+  /** Returns the value of one message that carries `values` in their order, adding at most one byte per value and two in all, as a JSON array does. */
+  join(values: string[]): string;
 }
 
 interface Pending {
@@ -188,7 +203,12 @@ export class LingerProducer {
 
   private async write(taken: Pending[]): Promise<void> {
     try {
-      await this.producer.sendBatch({ topicMessages: groupByTopic(taken), acks: -1 });
+      const topicMessages = groupByTopic(taken).map((entry) =>
+        this.options.combine === undefined
+          ? entry
+          : { topic: entry.topic, messages: combineMessages(entry.messages, this.options.combine) },
+      );
+      await this.producer.sendBatch({ topicMessages, acks: -1 });
       this.lastAcknowledgedAt = Date.now();
       this.lastError = undefined;
       for (const pending of taken) {
@@ -223,6 +243,59 @@ function groupByTopic(pending: Pending[]): TopicMessages[] {
     }
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+/** A run of messages of one partition that becomes one message. */
+interface Joined {
+  values: string[];
+  bytes: number;
+  first: Message;
+}
+
+/**
+ * Joins the messages of each partition, in order, into as few messages as
+ * `combiner.maxBytes` allows. A message bigger than that travels alone. A
+ * message that stays alone keeps its key, and a joined one has none.
+ */
+export function combineMessages(messages: Message[], combiner: MessageCombiner): Message[] {
+  const combinable = messages.every(
+    (message) =>
+      message.partition !== undefined &&
+      typeof message.value === 'string' &&
+      message.headers === undefined,
+  );
+  if (!combinable || messages.length < 2) {
+    return messages;
+  }
+  const runs = new Map<number, Joined[]>();
+  for (const message of messages) {
+    const value = message.value as string;
+    const bytes = Buffer.byteLength(value);
+    const partition = message.partition as number;
+    let list = runs.get(partition);
+    if (list === undefined) {
+      list = [];
+      runs.set(partition, list);
+    }
+    const open = list[list.length - 1];
+    if (open !== undefined && open.bytes + bytes + 1 <= combiner.maxBytes) {
+      open.values.push(value);
+      open.bytes += bytes + 1;
+    } else {
+      list.push({ values: [value], bytes: bytes + 2, first: message });
+    }
+  }
+  const combined: Message[] = [];
+  for (const [partition, list] of runs) {
+    for (const run of list) {
+      combined.push(
+        run.values.length === 1
+          ? run.first
+          : { partition, key: null, value: combiner.join(run.values) },
+      );
+    }
+  }
+  return combined;
 }
 
 function sizeOf(message: Message): number {

@@ -68,9 +68,11 @@ export interface Operation {
 export type Region = 'us' | 'eu';
 
 /**
- * Message of the operations topic: one person's operations from one request,
- * in request order. Carries no credential: the workspace is named by its
- * site id only, and the sender looks the key up in its settings.
+ * Operations of one request that map to one partition, in request order. A
+ * message of the operations topic holds one envelope, or a JSON array of
+ * envelopes of concurrent requests in the order the gateway accepted them.
+ * Carries no credential: the workspace is named by its site id only, and the
+ * sender looks the key up in its settings.
  */
 export interface OperationEnvelope {
   workspace: string;

@@ -4,8 +4,8 @@
  * and retention are settings applied when the topics are created.
  */
 export const Topics = {
-  /** One person's operations from one request per message, keyed by workspace and person. */
-  operations: 'cio.operations.v1',
+  /** Operation envelopes (see `OperationEnvelope`), one or an array per message, on the partition of their workspace and person. */
+  operations: 'cio.operations.v2',
   /** One `/api/v2/batch` body per message, keyed by workspace. */
   batches: 'cio.batches.v1',
   /** Operations that Customer.io rejected or that could never be delivered. */
