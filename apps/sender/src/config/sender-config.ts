@@ -24,7 +24,8 @@ export interface SenderConfig {
   trackUrls: Record<Region, string>;
   requestTimeoutMs: number;
   /** Batches of one partition in flight at once; batches that share a person never are. */
-  maxInFlightPerPartition: number;
+  /** Batches of one workspace in delivery at once, within one partition. */
+  maxInFlightPerWorkspace: number;
   partitionsConsumedConcurrently: number;
   retry: RetrySettings;
   limiter: Omit<LimiterOptions, 'limit'>;
@@ -43,7 +44,7 @@ export function readSenderConfig(environment: NodeJS.ProcessEnv = process.env): 
       eu: readUrl(env, 'CIO_EU_URL', 'https://track-eu.customer.io'),
     },
     requestTimeoutMs: env.number('SENDER_REQUEST_TIMEOUT_MS', 10_000, { min: 100 }),
-    maxInFlightPerPartition: env.number('SENDER_MAX_IN_FLIGHT_PER_PARTITION', 16, {
+    maxInFlightPerWorkspace: env.number('SENDER_MAX_IN_FLIGHT_PER_WORKSPACE', 16, {
       min: 1,
       max: 1000,
     }),

@@ -9,15 +9,15 @@ import {
 } from '../delivery/delivery.service';
 import { BatchesService } from './batches.service';
 
-function message(offset: number, person: string): KafkaMessage {
+function message(offset: number, person: string, workspace = 'site'): KafkaMessage {
   return {
     offset: String(offset),
-    key: Buffer.from('site'),
+    key: Buffer.from(workspace),
     value: Buffer.from('{"batch":[]}'),
     timestamp: '0',
     attributes: 0,
     headers: {
-      [Headers.workspace]: 'site',
+      [Headers.workspace]: workspace,
       [Headers.operationCount]: '1',
       [Headers.personHashes]: encodePersonHashes(Uint32Array.of(hashPerson(person))),
     },
@@ -35,7 +35,10 @@ function payloadOf(messages: KafkaMessage[], resolved: string[]): EachBatchPaylo
 }
 
 describe('BatchesService', () => {
-  const config = readSenderConfig({ CIO_WORKSPACES: 'site:key:us:100' });
+  const config = readSenderConfig({
+    CIO_WORKSPACES: 'site:key:us:100,other:other-key:us:100',
+    SENDER_MAX_IN_FLIGHT_PER_WORKSPACE: '2',
+  });
   const writer = { write: () => Promise.resolve() } as unknown as DeadLetterWriter;
 
   function serviceWith(deliver: (job: DeliveryJob) => Promise<void>) {
@@ -101,5 +104,69 @@ describe('BatchesService', () => {
     releaseFirst();
     await consumed;
     expect(started).toEqual(['0', '1', '2']);
+  });
+
+  it('lets other workspaces pass a held batch', async () => {
+    const started: string[] = [];
+    let releaseFirst: () => void = () => undefined;
+    const { service, consumer, commits } = serviceWith(async (job) => {
+      started.push(job.source.offset);
+      if (job.source.offset === '0') {
+        await new Promise<void>((resolve) => {
+          releaseFirst = resolve;
+        });
+      }
+    });
+
+    // Offset 1 waits for offset 0 (same person); offset 2 belongs to another workspace.
+    const consumed = service.consume(
+      payloadOf([message(0, 'a'), message(1, 'a'), message(2, 'a', 'other')], []),
+      consumer,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(started).toEqual(['0', '2']);
+    expect(commits).toEqual([]);
+    releaseFirst();
+    await consumed;
+    expect(started).toEqual(['0', '2', '1']);
+    expect(commits.at(-1)).toBe('3');
+  });
+
+  it('limits batches in flight per workspace', async () => {
+    const started: string[] = [];
+    const releases: (() => void)[] = [];
+    const { service, consumer } = serviceWith(async (job) => {
+      started.push(job.source.offset);
+      // Offset 2 starts last and is not held, so the consume call can finish.
+      if (job.source.offset === '2') {
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        releases.push(resolve);
+      });
+    });
+
+    const messages = [
+      message(0, 'a'),
+      message(1, 'b'),
+      message(2, 'c'),
+      message(3, 'd', 'other'),
+      message(4, 'e', 'other'),
+    ];
+    const consumed = service.consume(payloadOf(messages, []), consumer);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // Two per workspace: offset 2 waits for a slot of its own workspace only.
+    expect([...started].sort()).toEqual(['0', '1', '3', '4']);
+    releases[0]?.();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(started).toHaveLength(5);
+    expect(started.at(-1)).toBe('2');
+    for (const release of releases) {
+      release();
+    }
+    await consumed;
+    expect(releases).toHaveLength(4);
   });
 });

@@ -15,11 +15,13 @@ interface InFlight {
 }
 
 /**
- * Reads batches of one partition and keeps up to `maxInFlightPerPartition`
- * of them in delivery at once. A batch waits while an earlier one about any
- * of the same people is still in flight, so each person's operations reach
- * Customer.io in order. The fetched batch is finished, and its offsets
- * committed, before kafkajs hands over the next one or rejoins the group.
+ * Reads batches of one partition and delivers each workspace's batches in a
+ * lane of their own, with up to `maxInFlightPerWorkspace` in delivery at
+ * once. A batch waits while an earlier one of its workspace about any of the
+ * same people is still in flight, so each person's operations reach
+ * Customer.io in order, and a waiting batch holds up only its own workspace.
+ * The fetched batch is finished, and its offsets committed, before kafkajs
+ * hands over the next one or rejoins the group.
  */
 @Injectable()
 export class BatchesService {
@@ -39,7 +41,9 @@ export class BatchesService {
     const heartbeat = () => payload.heartbeat();
     const offsets = new PartitionOffsets();
     const inFlight: InFlight[] = [];
-    let committed: number | undefined;
+    // The group's position is at the first fetched offset already.
+    let committed: number | undefined =
+      batch.messages[0] === undefined ? undefined : Number(batch.messages[0].offset);
 
     // Offsets are resolved only up to the first unfinished batch: if this
     // call fails, kafkajs fetches again from there instead of skipping it.
@@ -55,33 +59,60 @@ export class BatchesService {
       committed = next;
     };
 
+    // Each workspace's lane starts its batches in partition order; lanes of
+    // different workspaces do not wait for each other.
+    const lanes = new Map<string, Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    const stopped = () => failure !== undefined || !payload.isRunning() || payload.isStale();
+
     for (const message of batch.messages) {
-      if (!payload.isRunning() || payload.isStale()) {
+      if (stopped()) {
         break;
       }
       const offset = Number(message.offset);
       const persons = new Set(decodePersonHashes(headerOf(message, Headers.personHashes) ?? ''));
       const workspace = headerOf(message, Headers.workspace) ?? '';
-      await this.waitForTurn(inFlight, workspace, persons, heartbeat);
-
       offsets.track(offset);
-      const entry: InFlight = {
-        offset,
-        workspace,
-        persons,
-        done: this.handle(message, batch.topic, batch.partition).then(async () => {
-          offsets.complete(offset);
-          inFlight.splice(inFlight.indexOf(entry), 1);
-          await commit().catch((error: unknown) => {
-            this.logger.warn({ message: 'offset commit failed', error: (error as Error).message });
-          });
-        }),
+
+      const start = async (): Promise<void> => {
+        if (stopped()) {
+          return;
+        }
+        await this.waitForTurn(inFlight, workspace, persons, heartbeat);
+        if (stopped()) {
+          return;
+        }
+        const entry: InFlight = {
+          offset,
+          workspace,
+          persons,
+          done: this.handle(message, batch.topic, batch.partition).then(async () => {
+            offsets.complete(offset);
+            inFlight.splice(inFlight.indexOf(entry), 1);
+            await commit().catch((error: unknown) => {
+              this.logger.warn({
+                message: 'offset commit failed',
+                error: (error as Error).message,
+              });
+            });
+          }),
+        };
+        // Marked handled here; waitForTurn and waitForAll still see the failure.
+        entry.done.catch(() => undefined);
+        inFlight.push(entry);
       };
-      // Marked handled here; waitForTurn and waitForAll still see the failure.
-      entry.done.catch(() => undefined);
-      inFlight.push(entry);
+      const lane = (lanes.get(workspace) ?? Promise.resolve())
+        .then(start)
+        .catch((error: unknown) => {
+          failure ??= { error };
+        });
+      lanes.set(workspace, lane);
     }
 
+    await Promise.all(lanes.values());
+    if (failure !== undefined) {
+      throw failure.error;
+    }
     await this.waitForAll(inFlight, heartbeat);
     await commit();
   }
@@ -151,16 +182,15 @@ export class BatchesService {
     heartbeat: () => Promise<void>,
   ): Promise<void> {
     for (;;) {
-      const blocking = inFlight.filter(
-        (other) => other.workspace === workspace && overlaps(other.persons, persons),
-      );
-      if (inFlight.length < this.config.maxInFlightPerPartition && blocking.length === 0) {
+      const ownLane = inFlight.filter((other) => other.workspace === workspace);
+      const blocking = ownLane.filter((other) => overlaps(other.persons, persons));
+      if (ownLane.length < this.config.maxInFlightPerWorkspace && blocking.length === 0) {
         return;
       }
       const waitFor =
         blocking.length > 0
           ? blocking.map((other) => other.done)
-          : inFlight.map((other) => other.done);
+          : ownLane.map((other) => other.done);
       await this.raceHeartbeat(Promise.race(waitFor), heartbeat);
     }
   }
