@@ -23,8 +23,7 @@ export interface SenderConfig {
   /** Track API base URL per region, without the `/api/...` path. */
   trackUrls: Record<Region, string>;
   requestTimeoutMs: number;
-  /** Batches of one partition in flight at once; batches that share a person never are. */
-  /** Batches of one workspace in delivery at once, within one partition. */
+  /** Batches of one workspace in delivery at once within one partition; batches that share a person never are. */
   maxInFlightPerWorkspace: number;
   partitionsConsumedConcurrently: number;
   retry: RetrySettings;

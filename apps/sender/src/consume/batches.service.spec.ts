@@ -169,4 +169,33 @@ describe('BatchesService', () => {
     await consumed;
     expect(releases).toHaveLength(4);
   });
+
+  it('settles other deliveries before failing', async () => {
+    let releaseOther: () => void = () => undefined;
+    const { service, consumer } = serviceWith(async (job) => {
+      if (job.source.offset === '0') {
+        throw new ShutdownError();
+      }
+      await new Promise<void>((resolve) => {
+        releaseOther = resolve;
+      });
+    });
+    let settled = false;
+
+    const consumed = service.consume(
+      payloadOf([message(0, 'a'), message(1, 'b', 'other')], []),
+      consumer,
+    );
+    consumed
+      .catch(() => undefined)
+      .finally(() => {
+        settled = true;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // Offset 0 failed, but offset 1 is still in delivery.
+    expect(settled).toBe(false);
+    releaseOther();
+    await expect(consumed).rejects.toThrow(ShutdownError);
+  });
 });

@@ -97,8 +97,15 @@ export class BatchesService {
             });
           }),
         };
-        // Marked handled here; waitForTurn and waitForAll still see the failure.
-        entry.done.catch(() => undefined);
+        // A settled entry leaves the window either way; a failure is kept for
+        // the end, and waitForTurn still sees it through `done`.
+        entry.done.then(
+          () => undefined,
+          (error: unknown) => {
+            failure ??= { error };
+            inFlight.splice(inFlight.indexOf(entry), 1);
+          },
+        );
         inFlight.push(entry);
       };
       const lane = (lanes.get(workspace) ?? Promise.resolve())
@@ -109,11 +116,14 @@ export class BatchesService {
       lanes.set(workspace, lane);
     }
 
+    // Every delivery settles before this call ends, failed or not: kafkajs
+    // fetches again from the first unfinished offset, and a batch still in
+    // flight from this call could otherwise overtake its own repeat.
     await Promise.all(lanes.values());
+    await this.waitForAll(inFlight, heartbeat);
     if (failure !== undefined) {
       throw failure.error;
     }
-    await this.waitForAll(inFlight, heartbeat);
     await commit();
   }
 
@@ -195,9 +205,10 @@ export class BatchesService {
     }
   }
 
+  /** Waits until every delivery in flight has settled, whether it succeeded or failed. */
   private async waitForAll(inFlight: InFlight[], heartbeat: () => Promise<void>): Promise<void> {
     while (inFlight.length > 0) {
-      await this.raceHeartbeat(Promise.all(inFlight.map((entry) => entry.done)), heartbeat);
+      await this.raceHeartbeat(Promise.allSettled(inFlight.map((entry) => entry.done)), heartbeat);
     }
   }
 
