@@ -195,6 +195,12 @@ describe('rate limit on the real clock', () => {
       }
       expect(sandbox.state.stats().workspaces['site-us']?.tightestSpanMs).toBe(1050);
       expect(sandbox.state.stats().total.tightestSpanMs).toBeNull();
+
+      // A new limit starts over: the old span measured a different number of requests.
+      sandbox.state.setRateLimit(0, 'site-us');
+      clock.advance(1000);
+      await identify(sandbox);
+      expect(sandbox.state.stats().workspaces['site-us']?.tightestSpanMs).toBeNull();
     } finally {
       await sandbox.close();
     }

@@ -82,15 +82,16 @@ export class Counters {
 
   /** Keeps the last `limit + 1` arrivals and the shortest time they took. */
   private recordSpan(now: number, limit: number): void {
-    if (limit <= 0) {
-      return;
-    }
-    const capacity = limit + 1;
+    const capacity = limit <= 0 ? 0 : limit + 1;
     if (this.recent.length !== capacity) {
-      // A changed limit starts a new series.
+      // A changed limit starts a new series, and an unlimited workspace has none.
       this.recent = new Float64Array(capacity);
       this.recentHead = 0;
       this.recentSize = 0;
+      this.tightestSpanMs = null;
+    }
+    if (capacity === 0) {
+      return;
     }
     if (this.recentSize < capacity) {
       this.recent[(this.recentHead + this.recentSize) % capacity] = now;
