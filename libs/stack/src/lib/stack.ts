@@ -4,6 +4,15 @@ import { ServiceProcess } from './service-process';
 import type { TlsPair } from './tls';
 import { assertPortFree, freePort, httpStatus, waitUntil, WaitAbortedError } from './wait';
 
+/**
+ * Node.js options of the gateway, as its container image sets them. Young
+ * generation semi-spaces of up to 32 MiB make scavenges rarer, because every
+ * call allocates its parsed body, operation and promises. On the benchmark
+ * machine this raised single-call throughput by about a tenth, for about
+ * 30 MB more resident memory under full load.
+ */
+export const GATEWAY_NODE_OPTIONS = '--max-semi-space-size=32';
+
 export type ServiceRole = 'sandbox' | 'sandbox-eu' | 'gateway' | 'batcher' | 'sender';
 type PortName = ServiceRole | 'gateway-grpc';
 
@@ -127,6 +136,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   });
   plan('gateway', 'gateway', 0, ports.gateway, {
     ...kafkaEnv,
+    NODE_OPTIONS: [process.env['NODE_OPTIONS'], GATEWAY_NODE_OPTIONS].filter(Boolean).join(' '),
     GATEWAY_PORT: String(ports.gateway),
     GATEWAY_GRPC_PORT: String(ports.gatewayGrpc),
     CIO_WORKSPACES: workspaces,
