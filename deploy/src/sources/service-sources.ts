@@ -106,7 +106,7 @@ export class AppSources {
 export interface TopicFacts {
   /** The key in `Topics`, such as `operations`. */
   key: string;
-  /** Its name without `KAFKA_TOPIC_PREFIX`, such as `cio.operations.v2`. */
+  /** Its name without `KAFKA_TOPIC_PREFIX`, such as `cio.operations.v1`. */
   name: string;
   /** Prefix of its settings, such as `KAFKA_OPERATIONS` for KAFKA_OPERATIONS_PARTITIONS. */
   setting: string;

@@ -121,7 +121,7 @@ describe('gateway over gRPC', () => {
     const kafka = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING });
     consumer = kafka.consumer({ groupId: `${prefix}reader` });
     await consumer.connect();
-    await consumer.subscribe({ topic: `${prefix}cio.operations.v2`, fromBeginning: true });
+    await consumer.subscribe({ topic: `${prefix}cio.operations.v1`, fromBeginning: true });
     await consumer.run({
       eachMessage: ({ message }) => {
         // A message holds one envelope, or an array of them from concurrent calls.

@@ -1,11 +1,17 @@
 /**
  * Kafka topics of the pipeline, versioned so that a change of message format
- * gets a new topic instead of breaking consumers in place. Partition counts
- * and retention are settings applied when the topics are created.
+ * that current consumers cannot read gets a new topic instead of breaking
+ * them in place. Partition counts and retention are settings applied when
+ * the topics are created.
  */
 export const Topics = {
-  /** Operation envelopes (see `OperationEnvelope`), one or an array per message, on the partition of their workspace and person. */
-  operations: 'cio.operations.v2',
+  /**
+   * Operation envelopes (see `OperationEnvelope`), one or an array per message, on the
+   * partition of their workspace and person. Batchers read both forms, and gateways
+   * write arrays, so batchers are upgraded first when a cluster still runs batchers
+   * that read single envelopes only.
+   */
+  operations: 'cio.operations.v1',
   /** One `/api/v2/batch` body per message, keyed by workspace. */
   batches: 'cio.batches.v1',
   /** Operations that Customer.io rejected or that could never be delivered. */
