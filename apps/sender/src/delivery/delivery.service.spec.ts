@@ -246,6 +246,23 @@ describe('DeliveryService', () => {
     expect(stats.delivered).toBe(1);
   });
 
+  it('ends deliveries queued in the limiter on close', async () => {
+    // The first request hangs, so the second waits in the limiter behind it.
+    api.handler = (body) =>
+      typeof body !== 'string' && body.batch[0]?.name === 'slow'
+        ? { status: 200, body: {}, hang: true }
+        : { status: 200, body: {} };
+    const first = delivery.deliver(job(US, ['slow']));
+    first.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const queued = delivery.deliver(job(US, ['queued']));
+
+    await delivery.close();
+
+    await expect(queued).rejects.toThrow(ShutdownError);
+    expect(api.received.map((request) => request.names)).toEqual([['slow']]);
+  });
+
   it('ends waiting deliveries on close', async () => {
     api.handler = () => ({ status: 503, body: {} });
     const sent = delivery.deliver(job(US, ['a']));

@@ -62,8 +62,12 @@ export class DeliveryService {
     try {
       await this.deliverPart(job, part);
     } catch (error) {
-      if (error instanceof ShutdownError || this.shutdown.signal.aborted) {
+      if (error instanceof ShutdownError) {
         throw error;
+      }
+      if (this.shutdown.signal.aborted) {
+        // Such as Bottleneck dropping a retry that was still queued when close() stopped it.
+        throw new ShutdownError({ cause: error });
       }
       // Anything else, such as a body that is not JSON when it must be split,
       // can never succeed: keep the bytes in the dead-letter topic.
@@ -408,8 +412,11 @@ function bodyOf(operations: unknown[]): Buffer {
 
 /** The sender is stopping; the batch is left uncommitted for the next owner of its partition. */
 export class ShutdownError extends Error {
-  constructor() {
-    super('the sender is shutting down; the batch stays uncommitted for the next consumer');
+  constructor(options?: ErrorOptions) {
+    super(
+      'the sender is shutting down; the batch stays uncommitted for the next consumer',
+      options,
+    );
     this.name = 'ShutdownError';
   }
 }
