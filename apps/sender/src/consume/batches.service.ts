@@ -82,28 +82,24 @@ export class BatchesService {
         if (stopped()) {
           return;
         }
-        const entry: InFlight = {
-          offset,
-          workspace,
-          persons,
-          done: this.handle(message, batch.topic, batch.partition).then(async () => {
-            offsets.complete(offset);
+        const delivered = this.handle(message, batch.topic, batch.partition);
+        const entry: InFlight = { offset, workspace, persons, done: delivered };
+        // The entry leaves the window once its delivery settles, failed or not.
+        // A failure is raised at the end, and waitForTurn observes it through `done`.
+        void delivered.then(
+          async () => {
             inFlight.splice(inFlight.indexOf(entry), 1);
+            offsets.complete(offset);
             await commit().catch((error: unknown) => {
               this.logger.warn({
                 message: 'offset commit failed',
                 error: (error as Error).message,
               });
             });
-          }),
-        };
-        // A settled entry leaves the window either way; a failure is kept for
-        // the end, and waitForTurn still sees it through `done`.
-        entry.done.then(
-          () => undefined,
+          },
           (error: unknown) => {
-            failure ??= { error };
             inFlight.splice(inFlight.indexOf(entry), 1);
+            failure ??= { error };
           },
         );
         inFlight.push(entry);
