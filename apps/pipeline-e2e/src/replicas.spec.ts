@@ -13,11 +13,11 @@ describe('rate limit across replicas', () => {
 
   beforeAll(async () => {
     // Small batch bodies, so each workspace needs about 150 requests at 10 per second.
-    // The senders use 90% of the limit: with eight services and the test on two
-    // cores, arrivals at the sandbox came up to about 50 ms closer together than
-    // the senders started them, more than the 20 ms that the default 98% leaves
-    // in a second. Two senders sending one workspace at once would still show
-    // as about twice the limit.
+    // The senders use 90% of the limit. With eight services and the test on two
+    // cores, requests reached the sandbox up to about 50 ms closer together than
+    // the senders started them. The default of 98% leaves 20 ms in a second.
+    // Two senders sending one workspace at once would still show as about
+    // twice the limit.
     stack = await startTestStack(WORKSPACES, {
       senders: 3,
       batchers: 2,

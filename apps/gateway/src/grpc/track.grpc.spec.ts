@@ -14,6 +14,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { TRACK_PROTO_PATH, type OperationEnvelope } from '@cio-pipeline/schemas';
 import { createGateway } from '../bootstrap';
 import { readGatewayConfig } from '../config/gateway-config';
+import { envelopesOf } from '../testing/gateway-test-kit';
 import { jsonToStruct } from './struct';
 
 type Callback<T> = (error: ServiceError | null, response: T) => void;
@@ -124,10 +125,7 @@ describe('gateway over gRPC', () => {
     await consumer.subscribe({ topic: `${prefix}cio.operations.v1`, fromBeginning: true });
     await consumer.run({
       eachMessage: ({ message }) => {
-        // A message holds one envelope, or an array of them from concurrent calls.
-        const parsed = JSON.parse(message.value?.toString() ?? '{}') as
-          OperationEnvelope | OperationEnvelope[];
-        received.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+        received.push(...envelopesOf(message.value?.toString() ?? '{}'));
         return Promise.resolve();
       },
     });

@@ -76,6 +76,12 @@ export interface OperationMessage {
   envelope: OperationEnvelope;
 }
 
+/** Parses an operations-topic message value: one envelope, or an array of them from concurrent calls. */
+export function envelopesOf(value: string): OperationEnvelope[] {
+  const parsed = JSON.parse(value) as OperationEnvelope | OperationEnvelope[];
+  return Array.isArray(parsed) ? parsed : [parsed];
+}
+
 /** A consumer that reads a topic from the beginning and keeps every message. */
 export class TopicReader {
   readonly messages: OperationMessage[] = [];
@@ -99,8 +105,7 @@ export class TopicReader {
     await consumer.run({
       eachMessage: ({ message, partition }) => {
         const raw = message.value?.toString() ?? '';
-        const parsed = JSON.parse(raw) as OperationEnvelope | OperationEnvelope[];
-        const envelopes = Array.isArray(parsed) ? parsed : [parsed];
+        const envelopes = envelopesOf(raw);
         for (const envelope of envelopes) {
           const first = envelope.operations[0];
           reader.messages.push({

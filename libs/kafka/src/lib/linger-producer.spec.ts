@@ -306,14 +306,17 @@ const JSON_ARRAY: MessageCombiner = {
 };
 
 describe('combineMessages', () => {
-  const at = (partition: number, value: string, key = `key-${value}`): Message => ({
+  const messageAt = (partition: number, value: string, key = `key-${value}`): Message => ({
     partition,
     key,
     value,
   });
 
   it('joins each partition in order', () => {
-    const combined = combineMessages([at(0, '1'), at(1, '2'), at(0, '3'), at(1, '4')], JSON_ARRAY);
+    const combined = combineMessages(
+      [messageAt(0, '1'), messageAt(1, '2'), messageAt(0, '3'), messageAt(1, '4')],
+      JSON_ARRAY,
+    );
     expect(combined).toEqual([
       { partition: 0, key: null, value: '[1,3]' },
       { partition: 1, key: null, value: '[2,4]' },
@@ -321,15 +324,17 @@ describe('combineMessages', () => {
   });
 
   it('keeps a lone message as it is', () => {
-    const lone = at(2, '7');
-    expect(combineMessages([at(0, '1'), lone, at(0, '3')], JSON_ARRAY)).toContainEqual(lone);
+    const lone = messageAt(2, '7');
+    expect(
+      combineMessages([messageAt(0, '1'), lone, messageAt(0, '3')], JSON_ARRAY),
+    ).toContainEqual(lone);
   });
 
   it('starts a new message at maxBytes', () => {
     // Each value is 20 bytes, so two of them with brackets and a comma take 43 bytes,
     // three take 64, and a fourth does not fit.
     const value = (n: number) => `"${String(n).padStart(18, '0')}"`;
-    const messages = [1, 2, 3, 4, 5].map((n) => at(0, value(n)));
+    const messages = [1, 2, 3, 4, 5].map((n) => messageAt(0, value(n)));
     const combined = combineMessages(messages, JSON_ARRAY);
     expect(combined.map((message) => message.value)).toEqual([
       `[${value(1)},${value(2)},${value(3)}]`,
@@ -341,9 +346,9 @@ describe('combineMessages', () => {
   });
 
   it('sends a message over maxBytes alone', () => {
-    const big = at(0, `"${'x'.repeat(100)}"`);
-    const combined = combineMessages([at(0, '1'), big, at(0, '2')], JSON_ARRAY);
-    expect(combined).toEqual([at(0, '1'), big, at(0, '2')]);
+    const big = messageAt(0, `"${'x'.repeat(100)}"`);
+    const combined = combineMessages([messageAt(0, '1'), big, messageAt(0, '2')], JSON_ARRAY);
+    expect(combined).toEqual([messageAt(0, '1'), big, messageAt(0, '2')]);
   });
 
   it('leaves a topic alone when one message cannot join', () => {
@@ -352,8 +357,8 @@ describe('combineMessages', () => {
       { partition: 0, key: 'buffer', value: Buffer.from('1') },
       { partition: 0, key: 'headers', value: '1', headers: { name: 'value' } },
     ];
-    for (const odd of cases) {
-      const messages = [at(0, '1'), odd, at(0, '2')];
+    for (const unjoinable of cases) {
+      const messages = [messageAt(0, '1'), unjoinable, messageAt(0, '2')];
       expect(combineMessages(messages, JSON_ARRAY)).toBe(messages);
     }
   });

@@ -272,22 +272,22 @@ export function combineMessages(messages: Message[], combiner: MessageCombiner):
     const value = message.value as string;
     const bytes = Buffer.byteLength(value);
     const partition = message.partition as number;
-    let list = runs.get(partition);
-    if (list === undefined) {
-      list = [];
-      runs.set(partition, list);
+    let partitionRuns = runs.get(partition);
+    if (partitionRuns === undefined) {
+      partitionRuns = [];
+      runs.set(partition, partitionRuns);
     }
-    const open = list[list.length - 1];
-    if (open !== undefined && open.bytes + bytes + 1 <= combiner.maxBytes) {
-      open.values.push(value);
-      open.bytes += bytes + 1;
+    const current = partitionRuns[partitionRuns.length - 1];
+    if (current !== undefined && current.bytes + bytes + 1 <= combiner.maxBytes) {
+      current.values.push(value);
+      current.bytes += bytes + 1;
     } else {
-      list.push({ values: [value], bytes: bytes + 2, first: message });
+      partitionRuns.push({ values: [value], bytes: bytes + 2, first: message });
     }
   }
   const combined: Message[] = [];
-  for (const [partition, list] of runs) {
-    for (const run of list) {
+  for (const [partition, partitionRuns] of runs) {
+    for (const run of partitionRuns) {
       combined.push(
         run.values.length === 1
           ? run.first

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
 import { murmur2, partitionForKey } from './partitioner';
 
-/** The partition kafkajs's DefaultPartitioner picks for `key`. */
+/** Returns the partition that kafkajs's DefaultPartitioner picks for `key`. */
 function kafkajsPartition(key: string, partitionCount: number): number {
   const partitioner = Partitioners.DefaultPartitioner();
   const partitionMetadata = Array.from({ length: partitionCount }, (_, partitionId) => ({

@@ -69,7 +69,7 @@ export type Region = 'us' | 'eu';
 
 /**
  * Operations of one request that map to one partition, in request order. A
- * message of the operations topic holds one envelope, or a JSON array of
+ * message of the operations topic contains one envelope, or a JSON array of
  * envelopes of concurrent requests in the order the gateway accepted them.
  * Carries no credential: the workspace is named by its site id only, and the
  * sender looks the key up in its settings.
