@@ -136,6 +136,10 @@ describe('ensureTopics', () => {
         ]);
 
         expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
+        // Either caller may subscribe at once: every partition has a leader.
+        const metadata = await otherAdmin.fetchTopicMetadata({ topics: names });
+        const leaders = metadata.topics.flatMap((topic) => topic.partitions.map((p) => p.leader));
+        expect(leaders.filter((leader) => leader < 0)).toEqual([]);
         // Both clients found the topics missing, so both requests reached the controller.
         expect(createCalls.map((spy) => spy.mock.calls.length)).toEqual([1, 1]);
       } finally {

@@ -31,6 +31,12 @@ export async function ensureTopics(
     if (created) {
       logger.log({ message: 'topics created', topics: missing.map((topic) => topic.name) });
     }
+    // When another service created them, this call returned before their
+    // leaders were elected, and a consumer subscribing now would fail.
+    await waitForLeaders(
+      admin,
+      missing.map((topic) => topic.name),
+    );
   }
 
   const present = topics.filter((topic) => existing.has(topic.name));
@@ -48,5 +54,34 @@ export async function ensureTopics(
         setting: wanted.partitions,
       });
     }
+  }
+}
+
+/** Longest wait for new topics to get a leader on every partition. */
+const LEADER_WAIT_MS = 30_000;
+
+/** Waits until every partition of `names` has a leader, or raises after LEADER_WAIT_MS. */
+async function waitForLeaders(admin: Admin, names: string[]): Promise<void> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  for (;;) {
+    let problem: string;
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: names });
+      const leaderless = metadata.topics.flatMap((topic) =>
+        topic.partitions.filter((partition) => partition.leader < 0).map(() => topic.name),
+      );
+      if (metadata.topics.length === names.length && leaderless.length === 0) {
+        return;
+      }
+      problem = `partitions without a leader in ${[...new Set(leaderless)].join(', ')}`;
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `topics ${names.join(', ')} not ready after ${LEADER_WAIT_MS} ms: ${problem}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
