@@ -3,6 +3,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { createJsonLogger } from '@cio-pipeline/runtime';
 import { AppModule } from './app.module';
 import type { SenderConfig } from './config/sender-config';
+import { BatchesService } from './consume/batches.service';
 import { DeliveryService } from './delivery/delivery.service';
 import { SenderKafka } from './delivery/sender-kafka';
 import { registerLimiterGauges } from './metrics/sender-metrics';
@@ -27,8 +28,9 @@ export async function createSender(config: SenderConfig): Promise<NestFastifyApp
   for (const workspace of config.workspaces) {
     delivery.limiterOf(workspace);
   }
-  kafka.server.monitor.onGroupJoin(() => {
+  kafka.server.monitor.onGroupJoin((assignment) => {
     delivery.pauseAll(HOLD_AFTER_REBALANCE_MS);
+    app.get(BatchesService).retainPartitions(assignment[config.kafka.topics.batches.name] ?? []);
   });
   // Exit with 0 after the shutdown hooks instead of Nest re-raising the signal.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

@@ -26,6 +26,8 @@ export interface SenderConfig {
   /** Batches of one workspace in delivery at once within one partition; batches that share a person never are. */
   maxInFlightPerWorkspace: number;
   partitionsConsumedConcurrently: number;
+  /** Longest time one fetched batch of a partition keeps starting deliveries, in ms. */
+  roundMs: number;
   retry: RetrySettings;
   limiter: Omit<LimiterOptions, 'limit'>;
   kafka: KafkaSettings;
@@ -48,6 +50,7 @@ export function readSenderConfig(environment: NodeJS.ProcessEnv = process.env): 
       max: 1000,
     }),
     partitionsConsumedConcurrently: env.number('SENDER_PARTITIONS_CONCURRENTLY', 6, { min: 1 }),
+    roundMs: env.number('SENDER_ROUND_MS', 1000, { min: 10 }),
     retry: {
       budgetMs: env.number('SENDER_RETRY_BUDGET_MS', 5 * 60_000, { min: 0 }),
       initialBackoffMs: env.number('SENDER_INITIAL_BACKOFF_MS', 200, { min: 1 }),

@@ -41,8 +41,12 @@ describe('BatchesService', () => {
   });
   const writer = { write: () => Promise.resolve() } as unknown as DeadLetterWriter;
 
-  function serviceWith(deliver: (job: DeliveryJob) => Promise<void>) {
-    const delivery = { deliver } as unknown as DeliveryService;
+  function serviceWith(
+    deliver: (job: DeliveryJob) => Promise<void>,
+    options: { config?: typeof config; startDelayMs?: number } = {},
+  ) {
+    const limiter = { startDelayMs: () => options.startDelayMs ?? 0 };
+    const delivery = { deliver, limiterOf: () => limiter } as unknown as DeliveryService;
     const commits: string[] = [];
     const consumer = {
       commitOffsets: (offsets: { offset: string }[]) => {
@@ -50,7 +54,8 @@ describe('BatchesService', () => {
         return Promise.resolve();
       },
     } as unknown as Consumer;
-    return { service: new BatchesService(config, delivery, writer), consumer, commits };
+    const service = new BatchesService(options.config ?? config, delivery, writer);
+    return { service, consumer, commits };
   }
 
   it('commits after every batch is delivered', async () => {
@@ -197,5 +202,83 @@ describe('BatchesService', () => {
     expect(settled).toBe(false);
     releaseOther();
     await expect(consumed).rejects.toThrow(ShutdownError);
+  });
+
+  describe('rounds', () => {
+    const shortRounds = readSenderConfig({
+      CIO_WORKSPACES: 'site:key:us:100,other:other-key:us:100',
+      SENDER_ROUND_MS: '100',
+    });
+
+    /** Delivers at once, except offset 0 of `site`, which takes 150 ms. */
+    function slowFirst(started: string[]) {
+      return async (job: DeliveryJob) => {
+        started.push(`${job.workspace.siteId}/${job.source.offset}`);
+        if (job.source.offset === '0') {
+          await new Promise((resolve) => setTimeout(resolve, 150));
+        }
+      };
+    }
+
+    it('stops a lane whose next batch is due after the round', async () => {
+      const started: string[] = [];
+      const { service, consumer, commits } = serviceWith(slowFirst(started), {
+        config: shortRounds,
+      });
+      const resolved: string[] = [];
+
+      // Offset 1 waits for offset 0 (same person), which ends after the round.
+      await service.consume(payloadOf([message(0, 'a'), message(1, 'a')], resolved), consumer);
+
+      expect(started).toEqual(['site/0']);
+      expect(resolved).toEqual(['0']);
+      expect(commits).toEqual(['1']);
+    });
+
+    it('stops a lane whose limiter would start the batch after the round', async () => {
+      const started: string[] = [];
+      const { service, consumer, commits } = serviceWith(
+        (job) => {
+          started.push(job.source.offset);
+          return Promise.resolve();
+        },
+        { config: shortRounds, startDelayMs: 500 },
+      );
+
+      await service.consume(payloadOf([message(0, 'a'), message(1, 'b')], []), consumer);
+
+      // The first batch of a lane starts whatever its delay, so each call makes progress.
+      expect(started).toEqual(['0']);
+      expect(commits).toEqual(['1']);
+    });
+
+    it('skips batches it delivered past the first unfinished offset', async () => {
+      const started: string[] = [];
+      const { service, consumer, commits } = serviceWith(slowFirst(started), {
+        config: shortRounds,
+      });
+      const messages = [message(0, 'a'), message(1, 'a'), message(2, 'c', 'other')];
+
+      await service.consume(payloadOf(messages, []), consumer);
+      expect(started).toEqual(['site/0', 'other/2']);
+      expect(commits).toEqual(['1']);
+
+      // kafkajs fetches again from offset 1.
+      await service.consume(payloadOf(messages.slice(1), []), consumer);
+      expect(started).toEqual(['site/0', 'other/2', 'site/1']);
+      expect(commits.at(-1)).toBe('3');
+    });
+
+    it('delivers again what it delivered ahead on a partition it lost', async () => {
+      const started: string[] = [];
+      const { service, consumer } = serviceWith(slowFirst(started), { config: shortRounds });
+      const messages = [message(0, 'a'), message(1, 'a'), message(2, 'c', 'other')];
+
+      await service.consume(payloadOf(messages, []), consumer);
+      service.retainPartitions([3]);
+      await service.consume(payloadOf(messages.slice(1), []), consumer);
+
+      expect(started).toEqual(['site/0', 'other/2', 'site/1', 'other/2']);
+    });
   });
 });

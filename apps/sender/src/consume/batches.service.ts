@@ -22,11 +22,22 @@ interface InFlight {
  * Customer.io in order, and a waiting batch holds up only its own workspace.
  * The fetched batch is finished, and its offsets committed, before kafkajs
  * hands over the next one or rejoins the group.
+ *
+ * kafkajs fetches a broker's partitions together and fetches again only when
+ * every one of them is finished, so one workspace with a long backlog at a
+ * low limit would hold up the others. A call therefore starts deliveries for
+ * `roundMs` at most: a lane stops at the first batch that its limiter could
+ * not start before then, and what is left is fetched again. Each lane starts
+ * at least its first batch, so every call makes progress. Batches delivered
+ * past the first unfinished offset are remembered per partition and skipped
+ * when fetched again, so they are not sent twice.
  */
 @Injectable()
 export class BatchesService {
   private readonly logger = new Logger(BatchesService.name);
   private readonly workspaces: Map<string, Workspace>;
+  /** Per partition, offsets at or past the committed one whose batches are already delivered. */
+  private readonly deliveredAhead = new Map<number, Set<number>>();
 
   constructor(
     @Inject(SENDER_CONFIG) private readonly config: SenderConfig,
@@ -36,14 +47,29 @@ export class BatchesService {
     this.workspaces = new Map(config.workspaces.map((workspace) => [workspace.siteId, workspace]));
   }
 
+  /** Forgets what was delivered ahead on partitions this consumer no longer owns. */
+  retainPartitions(assigned: number[]): void {
+    for (const partition of [...this.deliveredAhead.keys()]) {
+      if (!assigned.includes(partition)) {
+        this.deliveredAhead.delete(partition);
+      }
+    }
+  }
+
   async consume(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
     const { batch } = payload;
     const heartbeat = () => payload.heartbeat();
     const offsets = new PartitionOffsets();
     const inFlight: InFlight[] = [];
+    const roundEndsAt = Date.now() + this.config.roundMs;
+    const ahead = this.aheadOf(batch.partition);
+    // Lanes that started a batch this round, and lanes that stopped for it.
+    const startedLanes = new Set<string>();
+    const closedLanes = new Set<string>();
     // The group's position is at the first fetched offset already.
     let committed: number | undefined =
       batch.messages[0] === undefined ? undefined : Number(batch.messages[0].offset);
+    forgetBelow(ahead, committed);
 
     // Offsets are resolved only up to the first unfinished batch: if this
     // call fails, kafkajs fetches again from there instead of skipping it.
@@ -57,6 +83,7 @@ export class BatchesService {
         { topic: batch.topic, partition: batch.partition, offset: String(next) },
       ]);
       committed = next;
+      forgetBelow(ahead, next);
     };
 
     // Each workspace's lane starts its batches in partition order; lanes of
@@ -70,18 +97,28 @@ export class BatchesService {
         break;
       }
       const offset = Number(message.offset);
+      if (ahead.has(offset)) {
+        // An earlier call delivered it, then ended with an earlier offset unfinished.
+        offsets.track(offset, 0);
+        continue;
+      }
       const persons = new Set(decodePersonHashes(headerOf(message, Headers.personHashes) ?? ''));
       const workspace = headerOf(message, Headers.workspace) ?? '';
       offsets.track(offset);
 
       const start = async (): Promise<void> => {
-        if (stopped()) {
+        if (stopped() || closedLanes.has(workspace)) {
           return;
         }
         await this.waitForTurn(inFlight, workspace, persons, heartbeat);
         if (stopped()) {
           return;
         }
+        if (startedLanes.has(workspace) && this.startsTooLate(workspace, roundEndsAt)) {
+          closedLanes.add(workspace);
+          return;
+        }
+        startedLanes.add(workspace);
         const delivered = this.handle(message, batch.topic, batch.partition);
         const entry: InFlight = { offset, workspace, persons, done: delivered };
         // The entry leaves the window once its delivery settles, failed or not.
@@ -90,6 +127,7 @@ export class BatchesService {
           async () => {
             inFlight.splice(inFlight.indexOf(entry), 1);
             offsets.complete(offset);
+            ahead.add(offset);
             await commit().catch((error: unknown) => {
               this.logger.warn({
                 message: 'offset commit failed',
@@ -121,6 +159,22 @@ export class BatchesService {
       throw failure.error;
     }
     await commit();
+  }
+
+  /** Returns whether a batch of `siteId` handed to its limiter now would start after `roundEndsAt`. */
+  private startsTooLate(siteId: string, roundEndsAt: number): boolean {
+    const workspace = this.workspaces.get(siteId);
+    const delayMs = workspace === undefined ? 0 : this.delivery.limiterOf(workspace).startDelayMs();
+    return Date.now() + delayMs >= roundEndsAt;
+  }
+
+  private aheadOf(partition: number): Set<number> {
+    let ahead = this.deliveredAhead.get(partition);
+    if (ahead === undefined) {
+      ahead = new Set();
+      this.deliveredAhead.set(partition, ahead);
+    }
+    return ahead;
   }
 
   private async handle(message: KafkaMessage, topic: string, partition: number): Promise<void> {
@@ -222,6 +276,17 @@ export class BatchesService {
       await heartbeat().catch((error: unknown) => {
         this.logger.warn({ message: 'heartbeat failed', error: (error as Error).message });
       });
+    }
+  }
+}
+
+function forgetBelow(offsets: Set<number>, bound: number | undefined): void {
+  if (bound === undefined) {
+    return;
+  }
+  for (const offset of offsets) {
+    if (offset < bound) {
+      offsets.delete(offset);
     }
   }
 }

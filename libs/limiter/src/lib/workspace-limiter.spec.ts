@@ -156,6 +156,43 @@ describe('WorkspaceLimiter', () => {
     expect(duringPause).toEqual([]);
   });
 
+  describe('startDelayMs', () => {
+    it('is 0 before any request', () => {
+      expect(createLimiter({ now: () => 5000 }).startDelayMs()).toBe(0);
+    });
+
+    it('counts the spacing after the last start', async () => {
+      let now = 10_000;
+      const limiter = createLimiter({ now: () => now });
+      await limiter.schedule(() => Promise.resolve());
+      now += 5;
+      // 50 per second: the next start is due 20 ms after the first.
+      expect(limiter.startDelayMs()).toBe(15);
+      now += 30;
+      expect(limiter.startDelayMs()).toBe(0);
+    });
+
+    it('counts the requests already waiting', async () => {
+      let now = 10_000;
+      const limiter = createLimiter({ now: () => now });
+      await limiter.schedule(() => Promise.resolve());
+      const waiting = [limiter.schedule(() => Promise.resolve())];
+      waiting.push(limiter.schedule(() => Promise.resolve()));
+      await sleep(5);
+      // Two wait, due at 20 and 40 ms; a third would start at 60 ms.
+      expect(limiter.startDelayMs()).toBe(60);
+      const settled = Promise.allSettled(waiting);
+      await limiter.stop();
+      await settled;
+    });
+
+    it('counts a pause', () => {
+      const limiter = createLimiter({ now: () => 10_000 });
+      limiter.throttled(700);
+      expect(limiter.startDelayMs()).toBe(700);
+    });
+  });
+
   describe('succeeded', () => {
     let now = 0;
 

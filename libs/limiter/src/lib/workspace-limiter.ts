@@ -90,6 +90,17 @@ export class WorkspaceLimiter {
     return this.now() - since > graceMs + this.spacingMs();
   }
 
+  /**
+   * Returns how many ms from now a request scheduled now would start, if the
+   * rate and pause stay as they are: after every request already waiting,
+   * each one spacing after the one before.
+   */
+  startDelayMs(): number {
+    const waiting = this.state().queued;
+    const afterQueue = (this.lastStartedAt ?? -Infinity) + this.spacingMs() * (waiting + 1);
+    return Math.max(0, Math.max(this.pausedUntil, afterQueue) - this.now());
+  }
+
   /** Lowers the rate after a 429 and holds every request for `retryAfterMs`. */
   throttled(retryAfterMs: number): void {
     const floor = this.options.limit * this.options.minShare;
