@@ -173,8 +173,7 @@ describe('WorkspaceLimiter', () => {
     });
 
     it('counts the requests already waiting', async () => {
-      let now = 10_000;
-      const limiter = createLimiter({ now: () => now });
+      const limiter = createLimiter({ now: () => 10_000 });
       await limiter.schedule(() => Promise.resolve());
       const waiting = [limiter.schedule(() => Promise.resolve())];
       waiting.push(limiter.schedule(() => Promise.resolve()));
