@@ -31,6 +31,10 @@ interface InFlight {
  * at least its first batch, so every call makes progress. Batches delivered
  * past the first unfinished offset are remembered per partition and skipped
  * when fetched again, so they are not sent twice.
+ *
+ * NOTE: a workspace paused by a 429's Retry-After or by rejected credentials
+ * still starts its first batch, which waits out the pause inside the call, so
+ * the broker's next fetch waits for that pause too.
  */
 @Injectable()
 export class BatchesService {
