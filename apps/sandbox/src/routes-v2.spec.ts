@@ -1,3 +1,5 @@
+import { DEFAULT_LIMITS } from './config';
+import { checkBatch } from './routes-v2';
 import type { Sandbox } from './sandbox';
 import { createTestSandbox, send, testUlid } from './testing/helpers';
 
@@ -234,6 +236,27 @@ describe('v2 routes', () => {
       expect(stored.map((record) => record.seq)).toEqual(batch.map((_, index) => index + 1));
     });
 
+    it('keeps order across validation slices', async () => {
+      const batch = Array.from({ length: 300 }, (_, index) => ({
+        type: 'person',
+        identifiers: { id: `user-${index % 7}` },
+        action: 'event',
+        name: 'step',
+        id: testUlid(index),
+      }));
+      batch[200] = { ...batch[200], action: 'jump' } as (typeof batch)[number];
+      const response = await send(sandbox, 'POST', '/api/v2/batch', { batch });
+
+      expect(response.statusCode).toBe(207);
+      expect(response.json<BatchErrorBody>().errors.map((error) => error.batch_index)).toEqual([
+        200,
+      ]);
+      const stored = sandbox.state.store.list('site-us', 0, 1000).operations;
+      expect(stored.map((record) => record.operation)).toEqual(
+        batch.filter((_, index) => index !== 200),
+      );
+    });
+
     it('accepts an empty batch', async () => {
       const response = await send(sandbox, 'POST', '/api/v2/batch', { batch: [] });
       expect(response.statusCode).toBe(200);
@@ -310,5 +333,36 @@ describe('v2 routes', () => {
       });
       expect(batches.operations).toEqual({ count: 2, mean: 2, max: 3, total: 4 });
     });
+  });
+});
+
+describe('checkBatch', () => {
+  const context = { limits: DEFAULT_LIMITS, bodyBytes: 1_000_000 };
+  const operation = { type: 'person', identifiers: { id: 'user-1' }, action: 'identify' };
+
+  it('lets the event loop turn during a long batch', async () => {
+    let finished = false;
+    const checked = checkBatch(
+      Array.from({ length: 1000 }, () => operation),
+      context,
+    ).then((result) => {
+      finished = true;
+      return result;
+    });
+    const turnedBeforeTheEnd = await new Promise<boolean>((resolve) => {
+      setImmediate(() => {
+        resolve(!finished);
+      });
+    });
+
+    expect(turnedBeforeTheEnd).toBe(true);
+    expect((await checked).valid).toHaveLength(1000);
+  });
+
+  it('reports invalid items by index', async () => {
+    const { valid, errors } = await checkBatch([operation, { type: 'person' }], context);
+
+    expect(valid).toHaveLength(1);
+    expect(errors.map((error) => error.batch_index)).toEqual([1]);
   });
 });

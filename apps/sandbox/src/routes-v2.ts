@@ -1,10 +1,15 @@
+import { setImmediate } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { SandboxConfig } from './config';
 import { errorBody, isJsonObject } from './json';
 import type { ProblemReason } from './limits';
 import { checkContext, requireWorkspace, routeName } from './request-context';
 import type { SandboxState } from './state';
+import type { Operation } from './operations';
 import { validateOperation } from './v2-validation';
+
+/** Operations validated between two turns of the event loop. */
+const VALIDATION_SLICE = 128;
 
 /** One item of the `errors` array of a 207 response to `POST /api/v2/batch`. */
 export interface BatchError {
@@ -39,10 +44,10 @@ export function registerV2Routes(
     return reply.code(200).send({});
   });
 
-  app.post('/api/v2/batch', { bodyLimit: limits.maxBatchBytes }, (request, reply) => {
+  app.post('/api/v2/batch', { bodyLimit: limits.maxBatchBytes }, async (request, reply) => {
     const workspace = requireWorkspace(request);
     const body = request.body;
-    const batch = isJsonObject(body) ? body.batch : undefined;
+    const batch: unknown = isJsonObject(body) ? body.batch : undefined;
     if (!Array.isArray(batch)) {
       return reply
         .code(400)
@@ -50,15 +55,11 @@ export function registerV2Routes(
     }
     const context = checkContext(request, limits);
     const source = routeName(request);
-    const errors: BatchError[] = [];
-    batch.forEach((item: unknown, index) => {
-      const result = validateOperation(item, context);
-      if ('problem' in result) {
-        errors.push({ batch_index: index, ...result.problem });
-        return;
-      }
-      state.accept(workspace, result.operation, source);
-    });
+    const { valid, errors } = await checkBatch(batch, context);
+    // Accepted together, so the operations of concurrent requests do not interleave.
+    for (const operation of valid) {
+      state.accept(workspace, operation, source);
+    }
     state.recordBatch(workspace, request.bodyBytes, batch.length);
     if (errors.length > 0) {
       state.recordRejected(workspace, errors.length);
@@ -66,4 +67,30 @@ export function registerV2Routes(
     }
     return reply.code(200).send({});
   });
+}
+
+/**
+ * Validates the items of a batch body in slices of `VALIDATION_SLICE`, with a
+ * turn of the event loop between slices. The rate limit stamps each request
+ * when it arrives, so requests that arrive during a long batch are still
+ * stamped on time.
+ */
+export async function checkBatch(
+  batch: unknown[],
+  context: Parameters<typeof validateOperation>[1],
+): Promise<{ valid: Operation[]; errors: BatchError[] }> {
+  const valid: Operation[] = [];
+  const errors: BatchError[] = [];
+  for (let index = 0; index < batch.length; index++) {
+    if (index > 0 && index % VALIDATION_SLICE === 0) {
+      await setImmediate();
+    }
+    const result = validateOperation(batch[index], context);
+    if ('problem' in result) {
+      errors.push({ batch_index: index, ...result.problem });
+    } else {
+      valid.push(result.operation);
+    }
+  }
+  return { valid, errors };
 }
