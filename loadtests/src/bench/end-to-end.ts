@@ -25,6 +25,11 @@ export interface DeliveryMeasurement {
   /** Delivered operations per second in the steady part, see `steadyRate`. */
   deliveredEventsPerSecond: number;
   shareOfCap: number;
+  /**
+   * Share of the cap from 10% to 90% of the operations delivered, which
+   * leaves out the warm-up of services started for the measurement.
+   */
+  shareOfCapAfterWarmUp: number;
   /** 2xx requests per second at the sandbox in the same window, all workspaces together. */
   requestsPerSecond: number;
   /** requestsPerSecond / (limit x workspaces). */
@@ -161,6 +166,7 @@ async function finish(
   const limit = workspaces[0]?.rateLimit ?? 0;
   const cap = limit * context.operationsPerFullBatch * workspaces.length;
   const steady = steadyRate(samples, acknowledged);
+  const warm = steadyRate(samples, acknowledged, 0.9, 0.1);
   const perSecond = steady?.perSecond ?? 0;
   const requestsPerSecond = steady === undefined ? 0 : requestRate(samples, steady);
   const meanOperations = last.requests === 0 ? 0 : last.count / last.requests;
@@ -176,6 +182,7 @@ async function finish(
     drained: last.count >= acknowledged,
     deliveredEventsPerSecond: round(perSecond, 1),
     shareOfCap: cap === 0 ? 0 : round(perSecond / cap, 3),
+    shareOfCapAfterWarmUp: cap === 0 || warm === undefined ? 0 : round(warm.perSecond / cap, 3),
     requestsPerSecond: round(requestsPerSecond, 2),
     rateUse: limit === 0 ? 0 : round(requestsPerSecond / (limit * workspaces.length), 3),
     meanOperationsPerRequest: round(meanOperations, 1),

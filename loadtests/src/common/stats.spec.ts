@@ -68,6 +68,20 @@ describe('steadyRate', () => {
     expect(steadyRate(samples, 1000)).toEqual({ perSecond: 425, fromMs: 2000, toMs: 4000 });
   });
 
+  it('leaves out the start up to fromShare', () => {
+    const samples = [
+      { atMs: 1000, count: 50 },
+      { atMs: 2000, count: 150 },
+      { atMs: 3000, count: 600 },
+      { atMs: 4000, count: 950 },
+    ];
+    expect(steadyRate(samples, 1000, 0.9, 0.1)).toEqual({
+      perSecond: 400,
+      fromMs: 2000,
+      toMs: 4000,
+    });
+  });
+
   it('returns undefined without a window', () => {
     expect(steadyRate([{ atMs: 0, count: 0 }], 10)).toBeUndefined();
     expect(steadyRate([{ atMs: 5, count: 10 }], 10)).toBeUndefined();

@@ -64,17 +64,18 @@ export interface CountSample {
 
 /**
  * Rate of a cumulative count in its steady part: from the first sample above
- * zero to the first sample at or above `share` of `total`. Leaving out the
- * time before the first delivery and the tail makes start-up delays and a
- * last, partly filled batch not count against the rate. Returns undefined
- * when the window is empty.
+ * `fromShare` of `total` (above zero by default) to the first sample at or
+ * above `share` of `total`. Leaving out the time before the first delivery
+ * and the tail makes start-up delays and a last, partly filled batch not
+ * count against the rate. Returns undefined when the window is empty.
  */
 export function steadyRate(
   samples: readonly CountSample[],
   total: number,
   share = 0.9,
+  fromShare = 0,
 ): { perSecond: number; fromMs: number; toMs: number } | undefined {
-  const first = samples.find((sample) => sample.count > 0);
+  const first = samples.find((sample) => sample.count > total * fromShare);
   const last = samples.find((sample) => sample.count >= total * share);
   if (first === undefined || last === undefined || last.atMs <= first.atMs) {
     return undefined;
