@@ -28,13 +28,48 @@ export async function startLoadStack(
   retainedOperations = 0,
 ): Promise<Stack> {
   const sandboxEnv = { SANDBOX_RETENTION_OPERATIONS: String(retainedOperations) };
-  return startStack({
+  const stack = await startStack({
     rootDir: ROOT_DIR,
     logDir: join(ROOT_DIR, 'tmp', 'logs', namespace.replace(/\W+$/, '')),
     kafkaBrokers: kafkaBrokers().join(','),
     namespace,
     workspaces,
     env: { sandbox: sandboxEnv, 'sandbox-eu': sandboxEnv },
+  });
+  startedStacks.add(stack);
+  stopStacksOnSignal(process, (code) => process.exit(code));
+  return stack;
+}
+
+const startedStacks = new Set<Pick<Stack, 'stop'>>();
+const watched = new WeakSet<NodeJS.EventEmitter>();
+
+/**
+ * Stops every stack started by this process when `target` gets SIGINT or
+ * SIGTERM, then calls `exit` with 130 or 143. The services are child
+ * processes, so a signal sent to the harness alone would otherwise leave them
+ * running.
+ */
+export function stopStacksOnSignal(
+  target: NodeJS.EventEmitter,
+  exit: (code: number) => void,
+  stacks: ReadonlySet<Pick<Stack, 'stop'>> = startedStacks,
+): void {
+  if (watched.has(target)) {
+    return;
+  }
+  watched.add(target);
+  const stopAll = (signal: string, code: number) => {
+    log('cleanup', `${signal}: stopping the services this run started`);
+    void Promise.allSettled([...stacks].map((stack) => stack.stop())).then(() => {
+      exit(code);
+    });
+  };
+  target.once('SIGINT', () => {
+    stopAll('SIGINT', 130);
+  });
+  target.once('SIGTERM', () => {
+    stopAll('SIGTERM', 143);
   });
 }
 
