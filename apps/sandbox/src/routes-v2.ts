@@ -4,7 +4,7 @@ import type { SandboxConfig } from './config';
 import { errorBody, isJsonObject } from './json';
 import type { ProblemReason } from './limits';
 import { checkContext, requireWorkspace, routeName } from './request-context';
-import type { SandboxState } from './state';
+import type { SandboxState, WorkspaceState } from './state';
 import type { Operation } from './operations';
 import { validateOperation } from './v2-validation';
 
@@ -32,15 +32,20 @@ export function registerV2Routes(
   config: SandboxConfig,
 ): void {
   const { limits } = config;
+  const order = new StoreOrder();
 
-  app.post('/api/v2/entity', { bodyLimit: limits.maxOperationBytes }, (request, reply) => {
+  app.post('/api/v2/entity', { bodyLimit: limits.maxOperationBytes }, async (request, reply) => {
     const workspace = requireWorkspace(request);
     const result = validateOperation(request.body, checkContext(request, limits));
     if ('problem' in result) {
       state.recordRejected(workspace, 1);
       return reply.code(400).send(errorBody(result.problem.message));
     }
-    state.accept(workspace, result.operation, routeName(request));
+    await order.inTurn(
+      workspace,
+      () => Promise.resolve(result.operation),
+      (operation) => state.accept(workspace, operation, routeName(request)),
+    );
     return reply.code(200).send({});
   });
 
@@ -55,11 +60,15 @@ export function registerV2Routes(
     }
     const context = checkContext(request, limits);
     const source = routeName(request);
-    const { valid, errors } = await checkBatch(batch, context);
-    // Accepted together, so the operations of concurrent requests do not interleave.
-    for (const operation of valid) {
-      state.accept(workspace, operation, source);
-    }
+    const { errors } = await order.inTurn(
+      workspace,
+      () => checkBatch(batch, context),
+      ({ valid }) => {
+        for (const operation of valid) {
+          state.accept(workspace, operation, source);
+        }
+      },
+    );
     state.recordBatch(workspace, request.bodyBytes, batch.length);
     if (errors.length > 0) {
       state.recordRejected(workspace, errors.length);
@@ -67,6 +76,39 @@ export function registerV2Routes(
     }
     return reply.code(200).send({});
   });
+}
+
+/**
+ * Stores each workspace's operations in the order their requests reached the
+ * handlers, even when a later, shorter request finishes validation first.
+ */
+class StoreOrder {
+  private readonly last = new Map<WorkspaceState, Promise<void>>();
+
+  /** Runs `check`, then `store` with its result once every earlier request of the workspace has stored. */
+  async inTurn<T>(
+    workspace: WorkspaceState,
+    check: () => Promise<T>,
+    store: (value: T) => unknown,
+  ): Promise<T> {
+    const previous = this.last.get(workspace) ?? Promise.resolve();
+    let release: () => void = () => undefined;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.last.set(workspace, mine);
+    try {
+      const value = await check();
+      await previous;
+      store(value);
+      return value;
+    } finally {
+      release();
+      if (this.last.get(workspace) === mine) {
+        this.last.delete(workspace);
+      }
+    }
+  }
 }
 
 /**

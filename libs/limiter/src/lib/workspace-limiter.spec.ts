@@ -190,6 +190,18 @@ describe('WorkspaceLimiter', () => {
       limiter.throttled(700);
       expect(limiter.startDelayMs()).toBe(700);
     });
+
+    it('adds the waiting requests to a pause', async () => {
+      const limiter = createLimiter({ now: () => 10_000 });
+      limiter.pause(200);
+      const waiting = [1, 2, 3].map(() => limiter.schedule(() => Promise.resolve()));
+      await sleep(5);
+      // Three wait, due at 200, 220 and 240 ms; a fourth would start at 260 ms.
+      expect(limiter.startDelayMs()).toBe(260);
+      const settled = Promise.allSettled(waiting);
+      await limiter.stop();
+      await settled;
+    });
   });
 
   describe('succeeded', () => {

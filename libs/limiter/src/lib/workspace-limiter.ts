@@ -96,9 +96,14 @@ export class WorkspaceLimiter {
    * each one spacing after the one before.
    */
   startDelayMs(): number {
-    const waiting = this.state().queued;
-    const afterQueue = (this.lastStartedAt ?? -Infinity) + this.spacingMs() * (waiting + 1);
-    return Math.max(0, Math.max(this.pausedUntil, afterQueue) - this.now());
+    const now = this.now();
+    // The first waiting request starts as waitForTurn allows, each later one a spacing after.
+    const next = Math.max(
+      now,
+      this.pausedUntil,
+      (this.lastStartedAt ?? -Infinity) + this.spacingMs(),
+    );
+    return next + this.spacingMs() * this.state().queued - now;
   }
 
   /** Lowers the rate after a 429 and holds every request for `retryAfterMs`. */
