@@ -257,6 +257,24 @@ describe('v2 routes', () => {
       );
     });
 
+    it('stores concurrent batches in arrival order', async () => {
+      const long = Array.from({ length: 1000 }, (_, index) => ({
+        type: 'person',
+        identifiers: { id: `user-${index}` },
+        action: 'identify',
+      }));
+      const short = [{ type: 'person', identifiers: { id: 'last' }, action: 'identify' }];
+
+      const responses = await Promise.all([
+        send(sandbox, 'POST', '/api/v2/batch', { batch: long }),
+        send(sandbox, 'POST', '/api/v2/batch', { batch: short }),
+      ]);
+
+      expect(responses.map((response) => response.statusCode)).toEqual([200, 200]);
+      const stored = sandbox.state.store.list('site-us', 0, 2000).operations;
+      expect(stored.map((record) => record.operation)).toEqual([...long, ...short]);
+    });
+
     it('accepts an empty batch', async () => {
       const response = await send(sandbox, 'POST', '/api/v2/batch', { batch: [] });
       expect(response.statusCode).toBe(200);
