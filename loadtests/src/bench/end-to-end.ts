@@ -29,7 +29,7 @@ export interface DeliveryMeasurement {
    * Share of the cap from 10% to 90% of the operations delivered, which
    * leaves out the warm-up of services started for the measurement.
    */
-  shareOfCapAfterWarmUp: number;
+  shareOfCapAfterWarmUp: number | undefined;
   /** 2xx requests per second at the sandbox in the same window, all workspaces together. */
   requestsPerSecond: number;
   /** requestsPerSecond / (limit x workspaces). */
@@ -182,7 +182,9 @@ async function finish(
     drained: last.count >= acknowledged,
     deliveredEventsPerSecond: round(perSecond, 1),
     shareOfCap: cap === 0 ? 0 : round(perSecond / cap, 3),
-    shareOfCapAfterWarmUp: cap === 0 || warm === undefined ? 0 : round(warm.perSecond / cap, 3),
+    // Undefined when no two samples bound the window, such as a drain that never reached 90%.
+    shareOfCapAfterWarmUp:
+      cap === 0 || warm === undefined ? undefined : round(warm.perSecond / cap, 3),
     requestsPerSecond: round(requestsPerSecond, 2),
     rateUse: limit === 0 ? 0 : round(requestsPerSecond / (limit * workspaces.length), 3),
     meanOperationsPerRequest: round(meanOperations, 1),

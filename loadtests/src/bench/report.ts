@@ -100,7 +100,7 @@ function formatThroughput(
     formatNumber(measurement.capEventsPerSecond),
     formatNumber(measurement.deliveredEventsPerSecond),
     formatNumber(measurement.shareOfCap),
-    formatNumber(measurement.shareOfCapAfterWarmUp),
+    formatOptional(measurement.shareOfCapAfterWarmUp),
     formatNumber(measurement.fillRatio),
     formatNumber(measurement.rateUse),
     String(measurement.throttled),
@@ -289,4 +289,9 @@ function throughputPanels(
     series: deliveries,
   };
   return [throughput, latency, delivery];
+}
+
+/** Formats a figure that a run may not have measured. */
+function formatOptional(value: number | undefined): string {
+  return value === undefined ? 'n/a' : formatNumber(value);
 }
