@@ -3,6 +3,7 @@ import type { SandboxConfig } from './config';
 import { errorBody } from './json';
 import { checkContext, requireWorkspace, routeName } from './request-context';
 import type { SandboxState } from './state';
+import type { StoreOrder } from './store-order';
 import {
   type Conversion,
   convertAddDevice,
@@ -38,20 +39,25 @@ export function registerV1Routes(
   app: FastifyInstance,
   state: SandboxState,
   config: SandboxConfig,
+  order: StoreOrder,
 ): void {
   const { limits } = config;
 
-  const respond = (
+  const respond = async (
     request: FastifyRequest,
     reply: FastifyReply,
     conversion: Conversion,
-  ): FastifyReply => {
+  ): Promise<FastifyReply> => {
     const workspace = requireWorkspace(request);
     if ('problem' in conversion) {
       state.recordRejected(workspace, 1);
       return reply.code(400).send(errorBody(conversion.problem.message));
     }
-    state.accept(workspace, conversion.operation, routeName(request));
+    await order.inTurn(
+      workspace,
+      () => Promise.resolve(conversion.operation),
+      (operation) => state.accept(workspace, operation, routeName(request)),
+    );
     return reply.code(200).send({});
   };
 

@@ -275,6 +275,24 @@ describe('v2 routes', () => {
       expect(stored.map((record) => record.operation)).toEqual([...long, ...short]);
     });
 
+    it('stores a v1 call after an earlier batch', async () => {
+      const long = Array.from({ length: 1000 }, (_, index) => ({
+        type: 'person',
+        identifiers: { id: `user-${index}` },
+        action: 'identify',
+      }));
+
+      const responses = await Promise.all([
+        send(sandbox, 'POST', '/api/v2/batch', { batch: long }),
+        send(sandbox, 'PUT', '/api/v1/customers/last', { plan: 'pro' }),
+      ]);
+
+      expect(responses.map((response) => response.statusCode)).toEqual([200, 200]);
+      const stored = sandbox.state.store.list('site-us', 0, 2000).operations;
+      expect(stored).toHaveLength(1001);
+      expect(stored.at(-1)?.operation).toMatchObject({ identifiers: { id: 'last' } });
+    });
+
     it('accepts an empty batch', async () => {
       const response = await send(sandbox, 'POST', '/api/v2/batch', { batch: [] });
       expect(response.statusCode).toBe(200);

@@ -4,7 +4,8 @@ import type { SandboxConfig } from './config';
 import { errorBody, isJsonObject } from './json';
 import type { ProblemReason } from './limits';
 import { checkContext, requireWorkspace, routeName } from './request-context';
-import type { SandboxState, WorkspaceState } from './state';
+import type { SandboxState } from './state';
+import type { StoreOrder } from './store-order';
 import type { Operation } from './operations';
 import { validateOperation } from './v2-validation';
 
@@ -30,9 +31,9 @@ export function registerV2Routes(
   app: FastifyInstance,
   state: SandboxState,
   config: SandboxConfig,
+  order: StoreOrder,
 ): void {
   const { limits } = config;
-  const order = new StoreOrder();
 
   app.post('/api/v2/entity', { bodyLimit: limits.maxOperationBytes }, async (request, reply) => {
     const workspace = requireWorkspace(request);
@@ -76,39 +77,6 @@ export function registerV2Routes(
     }
     return reply.code(200).send({});
   });
-}
-
-/**
- * Stores each workspace's operations in the order their requests reached the
- * handlers, even when a later, shorter request finishes validation first.
- */
-class StoreOrder {
-  private readonly last = new Map<WorkspaceState, Promise<void>>();
-
-  /** Runs `check`, then `store` with its result once every earlier request of the workspace has stored. */
-  async inTurn<T>(
-    workspace: WorkspaceState,
-    check: () => Promise<T>,
-    store: (value: T) => unknown,
-  ): Promise<T> {
-    const previous = this.last.get(workspace) ?? Promise.resolve();
-    let release: () => void = () => undefined;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    this.last.set(workspace, mine);
-    try {
-      const value = await check();
-      await previous;
-      store(value);
-      return value;
-    } finally {
-      release();
-      if (this.last.get(workspace) === mine) {
-        this.last.delete(workspace);
-      }
-    }
-  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { installJsonParser } from './json-parser';
 import { registerControlRoutes } from './routes-control';
 import { registerV1Routes } from './routes-v1';
 import { registerV2Routes } from './routes-v2';
+import { StoreOrder } from './store-order';
 import { SandboxState } from './state';
 import { createStatusCounter, createTrackGuard } from './track-guard';
 
@@ -78,8 +79,10 @@ export function createSandbox(
   void app.register((trackApi, _options, done) => {
     trackApi.addHook('onRequest', createTrackGuard(state, config));
     trackApi.addHook('onResponse', createStatusCounter(state));
-    registerV1Routes(trackApi, state, config);
-    registerV2Routes(trackApi, state, config);
+    // One order for both API versions, so each workspace's operations are stored as they arrived.
+    const order = new StoreOrder();
+    registerV1Routes(trackApi, state, config, order);
+    registerV2Routes(trackApi, state, config, order);
     done();
   });
 
