@@ -55,7 +55,7 @@ export function registerV1Routes(
     }
     await order.inTurn(
       workspace,
-      () => Promise.resolve(conversion.operation),
+      () => conversion.operation,
       (operation) => state.accept(workspace, operation, routeName(request)),
     );
     return reply.code(200).send({});

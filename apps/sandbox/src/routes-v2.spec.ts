@@ -376,7 +376,7 @@ describe('checkBatch', () => {
   const context = { limits: DEFAULT_LIMITS, bodyBytes: 1_000_000 };
   const operation = { type: 'person', identifiers: { id: 'user-1' }, action: 'identify' };
 
-  it('lets the event loop turn during a long batch', async () => {
+  it('yields during a long batch', async () => {
     let finished = false;
     const checked = checkBatch(
       Array.from({ length: 1000 }, () => operation),

@@ -44,7 +44,7 @@ export function registerV2Routes(
     }
     await order.inTurn(
       workspace,
-      () => Promise.resolve(result.operation),
+      () => result.operation,
       (operation) => state.accept(workspace, operation, routeName(request)),
     );
     return reply.code(200).send({});

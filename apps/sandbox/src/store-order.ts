@@ -10,7 +10,7 @@ export class StoreOrder {
   /** Runs `check`, then `store` with its result once every earlier request of the workspace has stored. */
   async inTurn<T>(
     workspace: WorkspaceState,
-    check: () => Promise<T>,
+    check: () => T | Promise<T>,
     store: (value: T) => unknown,
   ): Promise<T> {
     const previous = this.last.get(workspace) ?? Promise.resolve();

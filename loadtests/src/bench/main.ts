@@ -31,7 +31,7 @@ import {
 import { measureDeliveryLatency, type LatencyMeasurement } from './latency';
 import { measurePerEvent } from './per-event';
 import { runProducerBaseline } from './producer-baseline';
-import { formatTable, renderBenchChart, type BenchReport } from './report';
+import { formatOptional, formatTable, renderBenchChart, type BenchReport } from './report';
 import { BENCH_HELP, readBenchSettings, type BenchSettings } from './settings';
 
 /**
@@ -210,7 +210,7 @@ async function measureEndToEnd(
       const measurement = await measureBacklogDrain(context, bound.slice(0, count), backlog);
       log(
         'bench',
-        `${count} workspace(s) at ${settings.bindingLimit}/s: ${formatNumber(measurement.deliveredEventsPerSecond)} events/s delivered, ${formatNumber(measurement.shareOfCap)} of the cap, ${measurement.shareOfCapAfterWarmUp === undefined ? 'n/a' : formatNumber(measurement.shareOfCapAfterWarmUp)} after warm-up`,
+        `${count} workspace(s) at ${settings.bindingLimit}/s: ${formatNumber(measurement.deliveredEventsPerSecond)} events/s delivered, ${formatNumber(measurement.shareOfCap)} of the cap, ${formatOptional(measurement.shareOfCapAfterWarmUp)} after warm-up`,
       );
       binding.push(measurement);
     }

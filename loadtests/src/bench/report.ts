@@ -292,6 +292,6 @@ function throughputPanels(
 }
 
 /** Formats a figure that a run may not have measured. */
-function formatOptional(value: number | undefined): string {
+export function formatOptional(value: number | undefined): string {
   return value === undefined ? 'n/a' : formatNumber(value);
 }

@@ -26,7 +26,7 @@ export interface SenderConfig {
   /** Batches of one workspace in delivery at once within one partition; batches that share a person never are. */
   maxInFlightPerWorkspace: number;
   partitionsConsumedConcurrently: number;
-  /** Longest time one fetched batch of a partition keeps starting deliveries, in ms. */
+  /** Maximum time in ms that one fetched batch of a partition keeps starting deliveries. */
   roundMs: number;
   retry: RetrySettings;
   limiter: Omit<LimiterOptions, 'limit'>;

@@ -220,7 +220,7 @@ describe('BatchesService', () => {
       };
     }
 
-    it('stops a lane whose next batch is due after the round', async () => {
+    it('stops a lane when the round ends', async () => {
       const started: string[] = [];
       const { service, consumer, commits } = serviceWith(slowFirst(started), {
         config: shortRounds,
@@ -235,7 +235,7 @@ describe('BatchesService', () => {
       expect(commits).toEqual(['1']);
     });
 
-    it('stops a lane whose limiter would start the batch after the round', async () => {
+    it('stops a lane on a late limiter start', async () => {
       const started: string[] = [];
       const { service, consumer, commits } = serviceWith(
         (job) => {
@@ -252,7 +252,7 @@ describe('BatchesService', () => {
       expect(commits).toEqual(['1']);
     });
 
-    it('skips batches it delivered past the first unfinished offset', async () => {
+    it('skips batches delivered ahead', async () => {
       const started: string[] = [];
       const { service, consumer, commits } = serviceWith(slowFirst(started), {
         config: shortRounds,
@@ -269,7 +269,7 @@ describe('BatchesService', () => {
       expect(commits.at(-1)).toBe('3');
     });
 
-    it('delivers again what it delivered ahead on a partition it lost', async () => {
+    it('resends ahead batches after losing the partition', async () => {
       const started: string[] = [];
       const { service, consumer } = serviceWith(slowFirst(started), { config: shortRounds });
       const messages = [message(0, 'a'), message(1, 'a'), message(2, 'c', 'other')];

@@ -178,7 +178,7 @@ describe('WorkspaceLimiter', () => {
       const waiting = [limiter.schedule(() => Promise.resolve())];
       waiting.push(limiter.schedule(() => Promise.resolve()));
       await sleep(5);
-      // Two wait, due at 20 and 40 ms; a third would start at 60 ms.
+      // Two wait, due at 20 and 40 ms, so a third would start at 60 ms.
       expect(limiter.startDelayMs()).toBe(60);
       const settled = Promise.allSettled(waiting);
       await limiter.stop();
@@ -196,7 +196,7 @@ describe('WorkspaceLimiter', () => {
       limiter.pause(200);
       const waiting = [1, 2, 3].map(() => limiter.schedule(() => Promise.resolve()));
       await sleep(5);
-      // Three wait, due at 200, 220 and 240 ms; a fourth would start at 260 ms.
+      // Three wait, due at 200, 220 and 240 ms, so a fourth would start at 260 ms.
       expect(limiter.startDelayMs()).toBe(260);
       const settled = Promise.allSettled(waiting);
       await limiter.stop();
