@@ -154,6 +154,31 @@ describe('ensureTopics', () => {
     }
   });
 
+  it('waits out a broker that does not know a new topic yet', async () => {
+    const topics = topicsOf(uniquePrefix());
+    const names = topics.map((topic) => topic.name);
+    // A KRaft broker answers metadata requests this way until the new topic
+    // reaches its metadata cache.
+    const unknown = Object.assign(new Error('This server does not host this topic-partition'), {
+      type: 'UNKNOWN_TOPIC_OR_PARTITION',
+      retriable: true,
+    });
+    const realFetch = admin.fetchTopicMetadata.bind(admin);
+    const fetchMetadata = jest
+      .spyOn(admin, 'fetchTopicMetadata')
+      .mockRejectedValueOnce(unknown)
+      .mockRejectedValueOnce(unknown)
+      .mockImplementation(realFetch);
+    try {
+      await ensureTopics(admin, topics, new RecordingLogger());
+      expect(fetchMetadata.mock.calls.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      fetchMetadata.mockRestore();
+    }
+
+    expect(await partitionCounts(names)).toEqual(expectedPartitions(topics));
+  });
+
   it('keeps an existing partition count', async () => {
     const topics = topicsOf(uniquePrefix());
     const operations = topics[0]!;

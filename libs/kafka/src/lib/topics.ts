@@ -16,8 +16,11 @@ export async function ensureTopics(
   const missing = topics.filter((topic) => !existing.has(topic.name));
   if (missing.length > 0) {
     // Several services start at once; a topic another one just created returns false here.
+    // kafkajs's own wait for leaders gives up on the first UNKNOWN_TOPIC_OR_PARTITION,
+    // which a KRaft broker returns until the new topic reaches its metadata cache, so
+    // the wait below does that part.
     const created = await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((topic) => ({
         topic: topic.name,
         numPartitions: topic.partitions,
@@ -31,8 +34,7 @@ export async function ensureTopics(
     if (created) {
       logger.log({ message: 'topics created', topics: missing.map((topic) => topic.name) });
     }
-    // When another service created them, this call returned before their
-    // leaders were elected, and a consumer subscribing now would fail.
+    // Until every partition has a leader, a consumer subscribing now would fail.
     await waitForLeaders(
       admin,
       missing.map((topic) => topic.name),
