@@ -15,6 +15,7 @@ import { loadProfile, ROOT_DIR } from '../common/repository';
 import {
   basicAuthorization,
   deleteNamespaces,
+  exitWhenStopped,
   kafkaBrokers,
   startLoadStack,
 } from '../common/stack';
@@ -408,9 +409,11 @@ function printHelp(): void {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    exitWhenStopped(code);
+  },
   (error: unknown) => {
     console.error(`bench failed: ${(error as Error).stack ?? String(error)}`);
-    process.exit(1);
+    exitWhenStopped(1);
   },
 );

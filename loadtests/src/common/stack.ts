@@ -21,56 +21,115 @@ export function kafkaBrokers(): string[] {
  * (SANDBOX_RETENTION_OPERATIONS=0) because most load tests read only its
  * counters, and millions of stored operations would grow its memory for
  * nothing. `retainedOperations` keeps that many for runs that read them.
+ * After SIGINT or SIGTERM it starts nothing and raises an error.
  */
 export async function startLoadStack(
   namespace: string,
   workspaces: StackWorkspace[],
   retainedOperations = 0,
 ): Promise<Stack> {
-  const sandboxEnv = { SANDBOX_RETENTION_OPERATIONS: String(retainedOperations) };
-  const stack = await startStack({
-    rootDir: ROOT_DIR,
-    logDir: join(ROOT_DIR, 'tmp', 'logs', namespace.replace(/\W+$/, '')),
-    kafkaBrokers: kafkaBrokers().join(','),
-    namespace,
-    workspaces,
-    env: { sandbox: sandboxEnv, 'sandbox-eu': sandboxEnv },
-  });
-  startedStacks.add(stack);
   stopStacksOnSignal(process, (code) => process.exit(code));
-  return stack;
+  const sandboxEnv = { SANDBOX_RETENTION_OPERATIONS: String(retainedOperations) };
+  return processStacks.track(() =>
+    startStack({
+      rootDir: ROOT_DIR,
+      logDir: join(ROOT_DIR, 'tmp', 'logs', namespace.replace(/\W+$/, '')),
+      kafkaBrokers: kafkaBrokers().join(','),
+      namespace,
+      workspaces,
+      env: { sandbox: sandboxEnv, 'sandbox-eu': sandboxEnv },
+    }),
+  );
 }
 
-const startedStacks = new Set<Pick<Stack, 'stop'>>();
+/**
+ * The stacks a harness started or is starting, so that a signal stops every
+ * one of them. Once a stop is requested, no new stack starts, and a stack
+ * that was starting is stopped as soon as it is up.
+ */
+export class StackRegistry {
+  private readonly started = new Set<Pick<Stack, 'stop'>>();
+  private readonly starting = new Set<Promise<unknown>>();
+  private stopping: Promise<void> | undefined;
+
+  /** Runs `start` and records its stack. Raises without starting once a stop was requested. */
+  async track<S extends Pick<Stack, 'stop'>>(start: () => Promise<S>): Promise<S> {
+    if (this.stopping !== undefined) {
+      throw new Error('services not started: this run is stopping after a signal');
+    }
+    const starting = start().then((stack) => {
+      this.started.add(stack);
+      return stack;
+    });
+    this.starting.add(starting);
+    try {
+      return await starting;
+    } finally {
+      this.starting.delete(starting);
+    }
+  }
+
+  /** Stops every stack after waiting for those still starting. A second call returns the same promise. */
+  stopAll(): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.allSettled([...this.starting]);
+      await Promise.allSettled([...this.started].map((stack) => stack.stop()));
+    })();
+    return this.stopping;
+  }
+
+  /** Resolves once a requested stop has finished, or at once when none was requested. */
+  async settled(): Promise<void> {
+    await this.stopping;
+  }
+}
+
+/** The stacks of this process, which `startLoadStack` registers. */
+export const processStacks = new StackRegistry();
 const watched = new WeakSet<NodeJS.EventEmitter>();
 
 /**
- * Stops every stack started by this process when `target` gets SIGINT or
- * SIGTERM, then calls `exit` with 130 or 143. The services are child
- * processes, so a signal sent to the harness alone would otherwise leave them
- * running.
+ * Stops every stack of `registry` when `target` gets SIGINT or SIGTERM, then
+ * calls `exit` with 130 or 143. The services are child processes, so a
+ * signal sent to the harness alone would otherwise leave them running. A
+ * second signal during the stop changes nothing.
  */
 export function stopStacksOnSignal(
   target: NodeJS.EventEmitter,
   exit: (code: number) => void,
-  stacks: ReadonlySet<Pick<Stack, 'stop'>> = startedStacks,
+  registry: StackRegistry = processStacks,
 ): void {
   if (watched.has(target)) {
     return;
   }
   watched.add(target);
+  let signalled = false;
   const stopAll = (signal: string, code: number) => {
+    if (signalled) {
+      log('cleanup', `${signal}: already stopping the services this run started`);
+      return;
+    }
+    signalled = true;
     log('cleanup', `${signal}: stopping the services this run started`);
-    void Promise.allSettled([...stacks].map((stack) => stack.stop())).then(() => {
+    void registry.stopAll().then(() => {
       exit(code);
     });
   };
-  target.once('SIGINT', () => {
+  target.on('SIGINT', () => {
     stopAll('SIGINT', 130);
   });
-  target.once('SIGTERM', () => {
+  target.on('SIGTERM', () => {
     stopAll('SIGTERM', 143);
   });
+}
+
+/**
+ * Exits with `code` once a stop begun by a signal has finished, so that a
+ * harness whose run failed because its services were stopping does not
+ * leave the rest of them running.
+ */
+export function exitWhenStopped(code: number): void {
+  void processStacks.settled().then(() => process.exit(code));
 }
 
 /** Returns the Authorization header of a workspace: HTTP Basic with site id and API key. */

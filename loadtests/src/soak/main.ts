@@ -12,6 +12,7 @@ import { loadProfile, ROOT_DIR } from '../common/repository';
 import {
   basicAuthorization,
   deleteNamespaces,
+  exitWhenStopped,
   kafkaBrokers,
   startLoadStack,
 } from '../common/stack';
@@ -337,9 +338,11 @@ function writeReports(
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    exitWhenStopped(code);
+  },
   (error: unknown) => {
     console.error(`soak failed: ${(error as Error).stack ?? String(error)}`);
-    process.exit(1);
+    exitWhenStopped(1);
   },
 );
