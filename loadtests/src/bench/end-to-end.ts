@@ -114,11 +114,12 @@ export async function measureContinuousFeed(
     stopWhen: () => false,
     deadline: startedAt + feedMs,
   });
-  const result = await feed(context, workspace, {
-    concurrency: context.feedConcurrency,
-    durationMs: feedMs,
-  });
-  const samples = await sampling;
+  // Awaited together, so a failed sample (a sandbox stopped by a signal)
+  // rejects this call instead of crashing the process as unhandled.
+  const [result, samples] = await Promise.all([
+    feed(context, workspace, { concurrency: context.feedConcurrency, durationMs: feedMs }),
+    sampling,
+  ]);
   return finish(context, [workspace], [result], before, startedAt, samples);
 }
 
