@@ -13,8 +13,9 @@ import { HealthController } from './health/health.controller';
 
 /**
  * Shutdown order: end the deliveries that wait for a retry or for the
- * limiter, wait for the requests already sent and their commits, then stop
- * the consumer, close the HTTP connections and the producer.
+ * limiter, then stop the consumer, which lets kafkajs finish the batch in
+ * hand (requests already sent, dead letters and commits), then close the
+ * HTTP connections and the producer.
  */
 class Shutdown implements OnModuleDestroy {
   private readonly logger = new Logger('Shutdown');
@@ -23,7 +24,6 @@ class Shutdown implements OnModuleDestroy {
     @Inject(SenderKafka) private readonly kafka: SenderKafka,
     @Inject(DeliveryService) private readonly delivery: DeliveryService,
     @Inject(TRACK_CLIENT) private readonly client: TrackClient,
-    @Inject(BatchesService) private readonly batches: BatchesService,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
@@ -32,7 +32,6 @@ class Shutdown implements OnModuleDestroy {
     // Deliveries waiting for a retry or the limiter end first, so closing the
     // consumer (which waits for the batch in hand) takes at most one request timeout.
     await this.delivery.close();
-    await this.batches.close();
     await this.kafka.server.close();
     await this.client.close();
     await this.kafka.producer.disconnect();

@@ -28,13 +28,9 @@ export async function createSender(config: SenderConfig): Promise<NestFastifyApp
   for (const workspace of config.workspaces) {
     delivery.limiterOf(workspace);
   }
-  const batches = app.get(BatchesService);
-  kafka.server.monitor.onAssignmentEnding(() => {
-    batches.handBack();
-  });
   kafka.server.monitor.onGroupJoin((assignment) => {
     delivery.pauseAll(HOLD_AFTER_REBALANCE_MS);
-    batches.retainPartitions(assignment[config.kafka.topics.batches.name] ?? []);
+    app.get(BatchesService).retainPartitions(assignment[config.kafka.topics.batches.name] ?? []);
   });
   // Exit with 0 after the shutdown hooks instead of Nest re-raising the signal.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

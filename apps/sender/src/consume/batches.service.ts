@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { setMaxListeners } from 'node:events';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { PartitionOffsets } from '@cio-pipeline/kafka';
 import type { Workspace } from '@cio-pipeline/runtime';
 import { decodePersonHashes, Headers, type DeadLetter } from '@cio-pipeline/schemas';
 import { SENDER_CONFIG, type SenderConfig } from '../config/sender-config';
-import { DEAD_LETTER_WRITER, DeliveryService, HandedBackError } from '../delivery/delivery.service';
+import { DEAD_LETTER_WRITER, DeliveryService } from '../delivery/delivery.service';
 import { DeadLetterWriter } from '../delivery/dead-letter.writer';
 
 interface InFlight {
@@ -13,33 +12,7 @@ interface InFlight {
   workspace: string;
   persons: Set<number>;
   done: Promise<void>;
-  /** False while the batch waits for an earlier one about the same people. */
-  handedOver: boolean;
 }
-
-/** The state of a partition this consumer owns, kept from one fetch to the next. */
-interface PartitionState {
-  /** Every fetched offset; an offset is complete once delivered or dead-lettered. */
-  offsets: PartitionOffsets;
-  /** Deliveries started and not settled yet, in start order. */
-  inFlight: InFlight[];
-  /** The offset this sender committed last, or the group's position at the first fetch. */
-  committed: number | undefined;
-  /** The commit in progress; commits of one partition run one at a time, in order. */
-  committing: Promise<void>;
-  /** The first delivery failure; it ends the partition's next call. */
-  failure: { error: unknown } | undefined;
-  /** Set once the partition is revoked, so that late deliveries commit nothing. */
-  revoked: boolean;
-}
-
-/**
- * How long before the end of its round a call returns when a lane still has
- * work queued in its limiter, so that kafkajs's next fetch arrives before
- * that work runs out. An estimate: fetches of two 16 MB partitions took 40 to
- * 85 ms in a timing trace on a 2-core machine.
- */
-const FETCH_LEAD_MS = 250;
 
 /**
  * Reads batches of one partition and delivers each workspace's batches in a
@@ -47,36 +20,28 @@ const FETCH_LEAD_MS = 250;
  * once. A batch waits while an earlier one of its workspace about any of the
  * same people is still in flight, so each person's operations reach
  * Customer.io in order, and a waiting batch holds up only its own workspace.
+ * The fetched batch is finished, and its offsets committed, before kafkajs
+ * hands over the next one or rejoins the group.
  *
  * kafkajs fetches a broker's partitions together and fetches again only when
  * every one of them is finished, so one workspace with a long backlog at a
- * low limit would hold up the others. A call therefore hands each lane the
- * batches its limiter can start within `roundMs`, and returns shortly before
- * that work runs out. Deliveries go on while kafkajs fetches again, so a
- * limiter does not wait for a fetch. The next call skips the batches that
- * are delivered or in delivery, and an offset is committed once every batch
- * before it is delivered or dead-lettered.
+ * low limit would hold up the others. A call therefore starts deliveries for
+ * `roundMs` at most: a lane stops at the first batch that its limiter could
+ * not start before then, and what is left is fetched again. Each lane starts
+ * at least its first batch, so every call makes progress. Batches delivered
+ * past the first unfinished offset are remembered per partition and skipped
+ * when fetched again, so they are not sent twice.
  *
- * When this consumer learns of a rebalance, deliveries whose request has not
- * started are handed back: they stay uncommitted, and the partition's owner
- * after the rebalance sends them.
- * NOTE: a request already sent when the group rebalances runs to its end, so
- * one that lasts longer than the new owner's hold after a rebalance can
- * reach Customer.io after that owner's first requests.
+ * NOTE: a workspace paused by a 429's Retry-After or by rejected credentials
+ * still starts its first batch, which waits out the pause inside the call, so
+ * the broker's next fetch waits for that pause too.
  */
 @Injectable()
 export class BatchesService {
   private readonly logger = new Logger(BatchesService.name);
   private readonly workspaces: Map<string, Workspace>;
-  private readonly partitions = new Map<number, PartitionState>();
-  /**
-   * The in-flight lists of dropped partition states, by partition. Their
-   * deliveries remove themselves from these lists as they settle.
-   */
-  private readonly leftovers = new Map<number, InFlight[][]>();
-  /** Aborted when a rebalance begins, which hands back the deliveries not started. */
-  private generation = newGeneration();
-  private closing = false;
+  /** Per partition, offsets at or past the committed one whose batches are already delivered. */
+  private readonly deliveredAhead = new Map<number, Set<number>>();
 
   constructor(
     @Inject(SENDER_CONFIG) private readonly config: SenderConfig,
@@ -86,295 +51,137 @@ export class BatchesService {
     this.workspaces = new Map(config.workspaces.map((workspace) => [workspace.siteId, workspace]));
   }
 
-  /** Hands back every delivery whose request has not started: the group is rebalancing. */
-  handBack(): void {
-    this.generation.abort();
-    this.generation = newGeneration();
-  }
-
-  /**
-   * Starts a new group generation after a join. Hands back what has not
-   * started and drops the state of the partitions this consumer no longer
-   * owns, whose late deliveries commit nothing.
-   */
+  /** Forgets what was delivered ahead on partitions this consumer no longer owns. */
   retainPartitions(assigned: number[]): void {
-    this.handBack();
-    for (const partition of [...this.partitions.keys()]) {
+    for (const partition of [...this.deliveredAhead.keys()]) {
       if (!assigned.includes(partition)) {
-        this.dropState(partition);
+        this.deliveredAhead.delete(partition);
       }
-    }
-  }
-
-  /** Ends new starts for shutdown, then waits as `finishInFlight` does. */
-  async close(): Promise<void> {
-    this.closing = true;
-    this.handBack();
-    await this.finishInFlight();
-  }
-
-  /** Resolves once every delivery already started has settled and its commit request has finished. */
-  async finishInFlight(): Promise<void> {
-    for (;;) {
-      const states = [...this.partitions.values()];
-      const pending = [
-        ...states.flatMap((state) => state.inFlight),
-        ...[...this.leftovers.values()].flat(2),
-      ];
-      if (pending.length === 0) {
-        await Promise.all(states.map((state) => state.committing));
-        return;
-      }
-      await Promise.allSettled(pending.map((entry) => entry.done));
-      // The commit after the last delivery starts in a callback of its own.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-
-  /** Drops a partition's state; deliveries still running from it commit nothing. */
-  private dropState(partition: number): void {
-    const state = this.partitions.get(partition);
-    if (state === undefined) {
-      return;
-    }
-    state.revoked = true;
-    this.partitions.delete(partition);
-    if (state.inFlight.length > 0) {
-      this.leftovers.set(partition, [...(this.leftovers.get(partition) ?? []), state.inFlight]);
     }
   }
 
   async consume(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
     const { batch } = payload;
     const heartbeat = () => payload.heartbeat();
-    const first = batch.messages[0] === undefined ? undefined : Number(batch.messages[0].offset);
-    const state = await this.stateOf(batch.partition, first, heartbeat);
-    const signal = this.generation.signal;
+    const offsets = new PartitionOffsets();
+    const inFlight: InFlight[] = [];
     const roundEndsAt = Date.now() + this.config.roundMs;
-    // Lanes that stopped at a batch their limiter could not start this round.
+    const ahead = this.aheadOf(batch.partition);
+    // Lanes that started a batch this round, and lanes that stopped for it.
+    const startedLanes = new Set<string>();
     const closedLanes = new Set<string>();
-    let startedCount = 0;
+    // The group's position is at the first fetched offset already.
+    let committed: number | undefined =
+      batch.messages[0] === undefined ? undefined : Number(batch.messages[0].offset);
+    forgetBelow(ahead, committed);
 
-    // One commit at a time per partition, each for the latest committable
-    // offset, so a slow commit cannot land after a later one.
-    const commit = (): Promise<void> => {
-      state.committing = state.committing
-        .catch(() => undefined)
-        .then(async () => {
-          const next = state.offsets.committable();
-          if (next === undefined || next === state.committed || state.revoked) {
-            return;
-          }
-          await consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: String(next) },
-          ]);
-          state.committed = next;
-        });
-      return state.committing;
+    // Offsets are resolved only up to the first unfinished batch: if this
+    // call fails, kafkajs fetches again from there instead of skipping it.
+    const commit = async (): Promise<void> => {
+      const next = offsets.committable();
+      if (next === undefined || next === committed) {
+        return;
+      }
+      payload.resolveOffset(String(next - 1));
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: String(next) },
+      ]);
+      committed = next;
+      forgetBelow(ahead, next);
     };
 
     // Each workspace's lane starts its batches in partition order; lanes of
     // different workspaces do not wait for each other.
     const lanes = new Map<string, Promise<void>>();
-    const stopped = () =>
-      this.closing ||
-      state.failure !== undefined ||
-      signal.aborted ||
-      !payload.isRunning() ||
-      payload.isStale();
+    let failure: { error: unknown } | undefined;
+    const stopped = () => failure !== undefined || !payload.isRunning() || payload.isStale();
 
     for (const message of batch.messages) {
       if (stopped()) {
         break;
       }
       const offset = Number(message.offset);
-      if (state.offsets.isAfterTracked(offset)) {
-        state.offsets.track(offset);
-      } else if (!state.offsets.isPending(offset) || isStarted(state, offset)) {
-        // Delivered, dead-lettered or in delivery since an earlier fetch.
+      if (ahead.has(offset)) {
+        // An earlier call delivered it, then ended with an earlier offset unfinished.
+        offsets.track(offset, 0);
         continue;
       }
       const persons = new Set(decodePersonHashes(headerOf(message, Headers.personHashes) ?? ''));
       const workspace = headerOf(message, Headers.workspace) ?? '';
+      offsets.track(offset);
 
       const start = async (): Promise<void> => {
         if (stopped() || closedLanes.has(workspace)) {
           return;
         }
-        const turn = await this.waitForRoom(state.inFlight, workspace, roundEndsAt, heartbeat);
-        const ownLane = state.inFlight.filter((other) => other.workspace === workspace);
-        const waiting = ownLane.filter((other) => !other.handedOver).length;
-        if (!turn || stopped() || this.startsTooLate(workspace, roundEndsAt, waiting)) {
+        await this.waitForTurn(inFlight, workspace, persons, heartbeat);
+        if (stopped()) {
+          return;
+        }
+        if (startedLanes.has(workspace) && this.startsTooLate(workspace, roundEndsAt)) {
           closedLanes.add(workspace);
           return;
         }
-        startedCount += 1;
-        // A batch about someone in an earlier batch still in flight is handed
-        // to delivery only once that batch settled, so each person's
-        // operations reach Customer.io in order.
-        const blockers = ownLane.filter((other) => overlaps(other.persons, persons));
-        const entry: InFlight = {
-          offset,
-          workspace,
-          persons,
-          done: Promise.resolve(),
-          handedOver: blockers.length === 0,
-        };
-        const hand = () => {
-          if (signal.aborted) {
-            throw new HandedBackError('the consumer group is rebalancing');
-          }
-          entry.handedOver = true;
-          return this.handle(message, batch.topic, batch.partition, signal);
-        };
-        const delivered =
-          blockers.length === 0
-            ? hand()
-            : Promise.allSettled(blockers.map((other) => other.done)).then((settled) => {
-                // An earlier batch about the same people that failed or was
-                // handed back is sent again later, and this one must follow it.
-                if (settled.some((result) => result.status === 'rejected')) {
-                  throw new HandedBackError(
-                    'an earlier batch about the same people was not delivered',
-                  );
-                }
-                return hand();
-              });
-        entry.done = delivered;
-        // The entry leaves the window once its delivery settles. A failure
-        // ends the partition's next call, and batches chained behind it are handed back.
+        startedLanes.add(workspace);
+        const delivered = this.handle(message, batch.topic, batch.partition);
+        const entry: InFlight = { offset, workspace, persons, done: delivered };
+        // The entry leaves the window once its delivery settles, failed or not.
+        // A failure is raised at the end, and waitForTurn observes it through `done`.
         void delivered.then(
           async () => {
-            removeEntry(state, entry);
-            state.offsets.complete(offset);
+            inFlight.splice(inFlight.indexOf(entry), 1);
+            offsets.complete(offset);
+            ahead.add(offset);
             await commit().catch((error: unknown) => {
               this.logger.warn({
                 message: 'offset commit failed',
-                partition: batch.partition,
                 error: (error as Error).message,
               });
             });
           },
           (error: unknown) => {
-            removeEntry(state, entry);
-            // A handed-back batch stays pending, and a later call starts it again.
-            if (!(error instanceof HandedBackError)) {
-              state.failure ??= { error };
-            }
+            inFlight.splice(inFlight.indexOf(entry), 1);
+            failure ??= { error };
           },
         );
-        state.inFlight.push(entry);
+        inFlight.push(entry);
       };
       const lane = (lanes.get(workspace) ?? Promise.resolve())
         .then(start)
         .catch((error: unknown) => {
-          if (!(error instanceof HandedBackError)) {
-            state.failure ??= { error };
-          }
+          failure ??= { error };
         });
       lanes.set(workspace, lane);
     }
-    await Promise.all(lanes.values());
 
-    if (state.failure !== undefined) {
-      // kafkajs fetches again from the last resolved offset. The state stays,
-      // so the next call skips what was delivered and starts the failed batch
-      // again, after every batch of this partition still in flight.
-      await this.waitForAll(state.inFlight, heartbeat);
-      const { error } = state.failure;
-      state.failure = undefined;
-      throw error;
-    }
-    const next = state.offsets.committable();
-    if (next !== undefined && first !== undefined && next > first) {
-      payload.resolveOffset(String(next - 1));
+    // Every delivery settles before this call ends, failed or not: kafkajs
+    // fetches again from the first unfinished offset, and a batch still in
+    // flight from this call could otherwise overtake its own repeat.
+    await Promise.all(lanes.values());
+    await this.waitForAll(inFlight, heartbeat);
+    if (failure !== undefined) {
+      throw failure.error;
     }
     await commit();
-    if (!stopped()) {
-      await this.pace(state, closedLanes.size > 0, startedCount, roundEndsAt, heartbeat);
-    }
   }
 
-  /**
-   * Delays the end of a call that would otherwise make kafkajs fetch again
-   * at once for nothing. When a lane stopped for its limiter, the call ends
-   * shortly before that work runs out. When every fetched batch was already
-   * in delivery, it ends once one of them settles.
-   */
-  private async pace(
-    state: PartitionState,
-    laneClosed: boolean,
-    startedCount: number,
-    roundEndsAt: number,
-    heartbeat: () => Promise<void>,
-  ): Promise<void> {
-    if (laneClosed) {
-      const leadMs = Math.min(FETCH_LEAD_MS, this.config.roundMs / 4);
-      await this.raceHeartbeat(sleep(roundEndsAt - leadMs - Date.now()), heartbeat);
-    } else if (startedCount === 0 && state.inFlight.length > 0) {
-      const settled = state.inFlight.map((entry) => entry.done.catch(() => undefined));
-      await this.raceHeartbeat(
-        Promise.race([...settled, sleep(roundEndsAt - Date.now())]),
-        heartbeat,
-      );
-    }
-  }
-
-  private async stateOf(
-    partition: number,
-    first: number | undefined,
-    heartbeat: () => Promise<void>,
-  ): Promise<PartitionState> {
-    const known = this.partitions.get(partition);
-    // A fetch from before the first tracked offset, or past the first pending
-    // one, means the position moved (a seek, or another member committed while
-    // this one was out of the group), so what was tracked no longer applies.
-    if (
-      known !== undefined &&
-      first !== undefined &&
-      (known.offsets.isBeforeTracked(first) || first > (known.offsets.committable() ?? first))
-    ) {
-      this.dropState(partition);
-    }
-    let state = this.partitions.get(partition);
-    if (state === undefined) {
-      // Requests still running from a dropped state finish first, so no batch
-      // is sent twice at once and no later batch overtakes one of them.
-      const leftover = this.leftovers.get(partition);
-      for (const inFlight of leftover ?? []) {
-        await this.waitForAll(inFlight, heartbeat);
-      }
-      this.leftovers.delete(partition);
-      state = {
-        offsets: new PartitionOffsets(),
-        inFlight: [],
-        committed: first,
-        committing: Promise.resolve(),
-        failure: undefined,
-        revoked: false,
-      };
-      this.partitions.set(partition, state);
-    }
-    return state;
-  }
-
-  /**
-   * Returns whether a batch of `siteId` would start after `roundEndsAt`
-   * behind the requests in its limiter and `waiting` more of its batches.
-   */
-  private startsTooLate(siteId: string, roundEndsAt: number, waiting: number): boolean {
+  /** Returns whether a batch of `siteId` handed to its limiter now would start after `roundEndsAt`. */
+  private startsTooLate(siteId: string, roundEndsAt: number): boolean {
     const workspace = this.workspaces.get(siteId);
-    const delayMs =
-      workspace === undefined ? 0 : this.delivery.limiterOf(workspace).startDelayMs(waiting);
+    const delayMs = workspace === undefined ? 0 : this.delivery.limiterOf(workspace).startDelayMs();
     return Date.now() + delayMs >= roundEndsAt;
   }
 
-  private async handle(
-    message: KafkaMessage,
-    topic: string,
-    partition: number,
-    signal: AbortSignal,
-  ): Promise<void> {
+  private aheadOf(partition: number): Set<number> {
+    let ahead = this.deliveredAhead.get(partition);
+    if (ahead === undefined) {
+      ahead = new Set();
+      this.deliveredAhead.set(partition, ahead);
+    }
+    return ahead;
+  }
+
+  private async handle(message: KafkaMessage, topic: string, partition: number): Promise<void> {
     const siteId = headerOf(message, Headers.workspace);
     const source = { topic, partition, offset: message.offset };
     const workspace = siteId === undefined ? undefined : this.workspaces.get(siteId);
@@ -396,7 +203,6 @@ export class BatchesService {
         ? {}
         : { requestIds: requestIds.split(',') }),
       batchId: headerOf(message, Headers.batchId) ?? `${topic}/${partition}/${message.offset}`,
-      signal,
     });
   }
 
@@ -433,28 +239,23 @@ export class BatchesService {
     );
   }
 
-  /**
-   * Waits until `workspace` has fewer than `maxInFlightPerWorkspace` batches
-   * in flight. Returns false when that did not happen before `deadline`, so
-   * the batch waits for a later call.
-   */
-  private async waitForRoom(
+  private async waitForTurn(
     inFlight: InFlight[],
     workspace: string,
-    deadline: number,
+    persons: Set<number>,
     heartbeat: () => Promise<void>,
-  ): Promise<boolean> {
+  ): Promise<void> {
     for (;;) {
       const ownLane = inFlight.filter((other) => other.workspace === workspace);
-      if (ownLane.length < this.config.maxInFlightPerWorkspace) {
-        return true;
+      const blocking = ownLane.filter((other) => overlaps(other.persons, persons));
+      if (ownLane.length < this.config.maxInFlightPerWorkspace && blocking.length === 0) {
+        return;
       }
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        return false;
-      }
-      const settled = ownLane.map((other) => other.done.catch(() => undefined));
-      await this.raceHeartbeat(Promise.race([...settled, sleep(left)]), heartbeat);
+      const waitFor =
+        blocking.length > 0
+          ? blocking.map((other) => other.done)
+          : ownLane.map((other) => other.done);
+      await this.raceHeartbeat(Promise.race(waitFor), heartbeat);
     }
   }
 
@@ -483,21 +284,14 @@ export class BatchesService {
   }
 }
 
-/** Returns a controller for one group generation; every waiting delivery listens to its signal. */
-function newGeneration(): AbortController {
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  return controller;
-}
-
-function isStarted(state: PartitionState, offset: number): boolean {
-  return state.inFlight.some((entry) => entry.offset === offset);
-}
-
-function removeEntry(state: PartitionState, entry: InFlight): void {
-  const index = state.inFlight.indexOf(entry);
-  if (index >= 0) {
-    state.inFlight.splice(index, 1);
+function forgetBelow(offsets: Set<number>, bound: number | undefined): void {
+  if (bound === undefined) {
+    return;
+  }
+  for (const offset of offsets) {
+    if (offset < bound) {
+      offsets.delete(offset);
+    }
   }
 }
 
@@ -518,5 +312,5 @@ function headerOf(message: KafkaMessage, name: string): string | undefined {
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

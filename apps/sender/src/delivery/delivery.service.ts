@@ -22,11 +22,6 @@ export interface DeliveryJob {
   /** Names the batch in logs, with some of the gateway request ids it holds. */
   batchId?: string;
   requestIds?: string[];
-  /**
-   * Aborted when the batch's partition may move to another replica. A request
-   * not yet started then ends the delivery with a HandedBackError.
-   */
-  signal?: AbortSignal;
 }
 
 interface Part {
@@ -67,13 +62,12 @@ export class DeliveryService {
     try {
       await this.deliverPart(job, part);
     } catch (error) {
-      if (error instanceof HandedBackError) {
+      if (error instanceof ShutdownError) {
         throw error;
       }
-      if (this.shutdown.signal.aborted || job.signal?.aborted === true) {
-        // Such as the limiter dropping a request that was still waiting when
-        // close() stopped it or the rebalance began.
-        throw new HandedBackError(this.handedBackReason(), { cause: error });
+      if (this.shutdown.signal.aborted) {
+        // Such as Bottleneck dropping a retry that was still queued when close() stopped it.
+        throw new ShutdownError({ cause: error });
       }
       // Anything else, such as a body that is not JSON when it must be split,
       // can never succeed: keep the bytes in the dead-letter topic.
@@ -124,7 +118,7 @@ export class DeliveryService {
 
   /**
    * Starts shutdown: requests waiting for the limiter or for a backoff end at
-   * once with a HandedBackError, so their batches stay uncommitted and go to
+   * once with a ShutdownError, so their batches stay uncommitted and go to
    * the partition's next owner. Requests already sent finish normally.
    */
   async close(): Promise<void> {
@@ -132,43 +126,23 @@ export class DeliveryService {
     await Promise.all([...this.limiters.values()].map((limiter) => limiter.stop()));
   }
 
-  /** Waits `ms`, or raises a HandedBackError as soon as shutdown starts or `job` is handed back. */
-  private async sleep(ms: number, job: DeliveryJob): Promise<void> {
-    this.raiseIfHandedBack(job);
-    const signals = [this.shutdown.signal, job.signal].filter(
-      (signal): signal is AbortSignal => signal !== undefined,
-    );
+  /** Waits `ms`, or throws a ShutdownError as soon as shutdown starts. */
+  private async sleep(ms: number): Promise<void> {
+    const signal = this.shutdown.signal;
+    if (signal.aborted) {
+      throw new ShutdownError();
+    }
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        signals.forEach((signal) => {
-          signal.removeEventListener('abort', onAbort);
-        });
+        signal.removeEventListener('abort', onAbort);
         resolve();
       }, ms);
       const onAbort = () => {
         clearTimeout(timer);
-        signals.forEach((signal) => {
-          signal.removeEventListener('abort', onAbort);
-        });
-        reject(new HandedBackError(this.handedBackReason()));
+        reject(new ShutdownError());
       };
-      signals.forEach((signal) => {
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
+      signal.addEventListener('abort', onAbort, { once: true });
     });
-  }
-
-  /** Raises a HandedBackError when shutdown started or the job's partition may have moved. */
-  private raiseIfHandedBack(job: DeliveryJob): void {
-    if (this.shutdown.signal.aborted || job.signal?.aborted === true) {
-      throw new HandedBackError(this.handedBackReason());
-    }
-  }
-
-  private handedBackReason(): string {
-    return this.shutdown.signal.aborted
-      ? 'the sender is shutting down'
-      : 'the consumer group is rebalancing';
   }
 
   private async deliverPart(job: DeliveryJob, part: Part): Promise<void> {
@@ -181,10 +155,9 @@ export class DeliveryService {
       let response: TrackResponse;
       try {
         response = await limiter.schedule(() => {
-          this.raiseIfHandedBack(job);
           this.stats.requestSent(part.body.length, part.count);
           return this.client.postBatch(baseUrl, workspace, part.body);
-        }, job.signal);
+        });
       } catch (error) {
         if (!(error instanceof TransportError)) {
           throw error;
@@ -241,7 +214,7 @@ export class DeliveryService {
             kind === 'unauthorized'
               ? `Customer.io rejected the credentials (${response.status}): ${errorMessageOf(response.body)}`
               : `Customer.io redirected the request (${response.status}): check the workspace's region`;
-          await this.pauseWorkspace(job, why);
+          await this.pauseWorkspace(workspace, why);
           attempt -= 1;
           continue;
         }
@@ -293,7 +266,7 @@ export class DeliveryService {
       reason: failure.reason,
       retryInMs: Math.round(backoffMs),
     });
-    await this.sleep(backoffMs, job);
+    await this.sleep(backoffMs);
     return true;
   }
 
@@ -315,12 +288,9 @@ export class DeliveryService {
     }
     this.stats.split();
     const middle = Math.ceil(operations.length / 2);
-    // The halves go one after the other, so operations keep their order. A
-    // rebalance no longer hands the batch back: handing back after the first
-    // half would send that half again.
-    const rest = { ...job, signal: undefined };
+    // The halves go one after the other, so operations keep their order.
     for (const half of [operations.slice(0, middle), operations.slice(middle)]) {
-      await this.deliverPart(rest, { body: bodyOf(half), operations: half, count: half.length });
+      await this.deliverPart(job, { body: bodyOf(half), operations: half, count: half.length });
     }
   }
 
@@ -405,16 +375,12 @@ export class DeliveryService {
     };
   }
 
-  private async pauseWorkspace(job: DeliveryJob, why: string): Promise<void> {
-    const { workspace } = job;
+  private async pauseWorkspace(workspace: Workspace, why: string): Promise<void> {
     if (!this.paused.has(workspace.siteId)) {
       this.logger.error({ message: 'workspace paused', workspace: workspace.siteId, reason: why });
     }
     this.paused.set(workspace.siteId, why);
-    // The limiter's pause keeps the workspace's other batches from starting
-    // requests that would be rejected the same way.
-    this.limiterOf(workspace).pause(this.config.retry.unauthorizedPauseMs);
-    await this.sleep(this.config.retry.unauthorizedPauseMs, job);
+    await this.sleep(this.config.retry.unauthorizedPauseMs);
   }
 
   private resume(workspace: Workspace): void {
@@ -444,14 +410,13 @@ function bodyOf(operations: unknown[]): Buffer {
   return Buffer.from(JSON.stringify({ batch: operations }), 'utf8');
 }
 
-/**
- * A batch that was not sent, or not sent again, because the sender is
- * stopping or its partition may move to another replica. It stays
- * uncommitted, so its partition's owner delivers it.
- */
-export class HandedBackError extends Error {
-  constructor(reason: string, options?: ErrorOptions) {
-    super(`${reason}: the batch stays uncommitted for the partition's owner`, options);
-    this.name = 'HandedBackError';
+/** The sender is stopping; the batch is left uncommitted for the next owner of its partition. */
+export class ShutdownError extends Error {
+  constructor(options?: ErrorOptions) {
+    super(
+      'the sender is shutting down; the batch stays uncommitted for the next consumer',
+      options,
+    );
+    this.name = 'ShutdownError';
   }
 }

@@ -32,19 +32,10 @@ export class ConsumerMonitor {
     startedAt: Date.now(),
   };
   private readonly joinListeners: ((assignment: Record<string, number[]>) => void)[] = [];
-  private readonly leaveListeners: (() => void)[] = [];
 
   /** Calls `listener` with the new assignment after every group join. */
   onGroupJoin(listener: (assignment: Record<string, number[]>) => void): void {
     this.joinListeners.push(listener);
-  }
-
-  /**
-   * Calls `listener` when the consumer may be about to lose its partitions:
-   * a rebalance started, or the consumer crashed and will join again.
-   */
-  onAssignmentEnding(listener: () => void): void {
-    this.leaveListeners.push(listener);
   }
 
   attach(consumer: Consumer): void {
@@ -60,7 +51,6 @@ export class ConsumerMonitor {
     });
     consumer.on(events.REBALANCING, () => {
       this.current.rebalancing = true;
-      this.assignmentEnding();
     });
     consumer.on(events.GROUP_JOIN, (event) => {
       this.current.rebalancing = false;
@@ -78,7 +68,6 @@ export class ConsumerMonitor {
       this.current.connected = true;
     });
     consumer.on(events.CRASH, (event) => {
-      this.assignmentEnding();
       this.current.lastCrashAt = event.timestamp;
       this.current.lastCrashError = event.payload.error.message;
       this.current.connected = false;
@@ -95,11 +84,5 @@ export class ConsumerMonitor {
 
   state(): ConsumerState {
     return { ...this.current, assignment: { ...this.current.assignment } };
-  }
-
-  private assignmentEnding(): void {
-    for (const listener of this.leaveListeners) {
-      listener();
-    }
   }
 }

@@ -8,7 +8,6 @@ export class PartitionOffsets {
   private head = 0;
   private readonly remaining = new Map<number, number>();
   private highest = -1;
-  private lowest: number | undefined;
 
   /** Marks `offset` as holding `parts` units of work (operations, requests). */
   track(offset: number, parts = 1): void {
@@ -16,7 +15,6 @@ export class PartitionOffsets {
       throw new Error(`offset ${offset} tracked after ${this.highest}: offsets must increase`);
     }
     this.highest = offset;
-    this.lowest ??= offset;
     if (parts <= 0) {
       return;
     }
@@ -27,16 +25,6 @@ export class PartitionOffsets {
   /** Returns whether `offset` comes after every offset tracked so far. */
   isAfterTracked(offset: number): boolean {
     return offset > this.highest;
-  }
-
-  /** Returns whether `offset` was tracked and is not yet complete. */
-  isPending(offset: number): boolean {
-    return this.remaining.has(offset);
-  }
-
-  /** Returns whether `offset` comes before the first offset tracked. */
-  isBeforeTracked(offset: number): boolean {
-    return this.lowest !== undefined && offset < this.lowest;
   }
 
   /** Marks `parts` units of `offset` as done. */
