@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
-import { LimiterAbortedError, WorkspaceLimiter, type LimiterOptions } from './workspace-limiter';
+import { WorkspaceLimiter, type LimiterOptions } from './workspace-limiter';
 
 const OPTIONS: LimiterOptions = {
   limit: 50,
@@ -156,50 +156,9 @@ describe('WorkspaceLimiter', () => {
     expect(duringPause).toEqual([]);
   });
 
-  describe('schedule with a signal', () => {
-    it('rejects at once after an abort', async () => {
-      const limiter = createLimiter();
-      const controller = new AbortController();
-      controller.abort();
-      const task = jest.fn(() => Promise.resolve());
-
-      await expect(limiter.schedule(task, controller.signal)).rejects.toThrow(LimiterAbortedError);
-      expect(task).not.toHaveBeenCalled();
-    });
-
-    it('withdraws a waiting request without using a start', async () => {
-      let now = 10_000;
-      const limiter = createLimiter({ now: () => now });
-      await limiter.schedule(() => Promise.resolve());
-      const controller = new AbortController();
-      const task = jest.fn(() => Promise.resolve());
-
-      const waiting = limiter.schedule(task, controller.signal);
-      controller.abort();
-
-      await expect(waiting).rejects.toThrow(LimiterAbortedError);
-      // The withdrawn request leaves the queue once its wait wakes up.
-      await sleep(5);
-      expect(task).not.toHaveBeenCalled();
-      now += 5;
-      // 50 per second: the next start is still due 20 ms after the first.
-      expect(limiter.startDelayMs()).toBe(15);
-    });
-  });
-
   describe('startDelayMs', () => {
     it('is 0 before any request', () => {
       expect(createLimiter({ now: () => 5000 }).startDelayMs()).toBe(0);
-    });
-
-    it('adds a spacing per request ahead', async () => {
-      let now = 10_000;
-      const limiter = createLimiter({ now: () => now });
-      await limiter.schedule(() => Promise.resolve());
-      now += 5;
-
-      // 50 per second: 15 ms to the next start, then 20 ms for each of the two ahead.
-      expect(limiter.startDelayMs(2)).toBe(55);
     });
 
     it('counts the spacing after the last start', async () => {

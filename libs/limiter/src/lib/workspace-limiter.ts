@@ -67,20 +67,9 @@ export class WorkspaceLimiter {
     this.createdAt = this.now();
   }
 
-  /**
-   * Runs `task` once the rate allows; resolves or rejects with the task's
-   * result. When `signal` aborts first, rejects at once with a
-   * LimiterAbortedError, and the request takes no start from the rate.
-   */
-  async schedule<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (signal?.aborted === true) {
-      throw new LimiterAbortedError();
-    }
-    const turn = this.bottleneck.schedule(() => this.waitForTurn(signal));
-    const started = signal === undefined ? await turn : await untilAborted(turn, signal);
-    if (!started) {
-      throw new LimiterAbortedError();
-    }
+  /** Runs `task` once the rate allows; resolves or rejects with the task's result. */
+  async schedule<T>(task: () => Promise<T>): Promise<T> {
+    await this.bottleneck.schedule(() => this.waitForTurn());
     this.running += 1;
     try {
       return await task();
@@ -103,11 +92,10 @@ export class WorkspaceLimiter {
 
   /**
    * Returns how many ms from now a request scheduled now would start, if the
-   * rate and pause stay as they are: after every request already waiting and
-   * `ahead` more that the caller will schedule first, each one spacing after
-   * the one before.
+   * rate and pause stay as they are: after every request already waiting,
+   * each one spacing after the one before.
    */
-  startDelayMs(ahead = 0): number {
+  startDelayMs(): number {
     const now = this.now();
     // The first waiting request starts as waitForTurn allows, each later one a spacing after.
     const next = Math.max(
@@ -115,7 +103,7 @@ export class WorkspaceLimiter {
       this.pausedUntil,
       (this.lastStartedAt ?? -Infinity) + this.spacingMs(),
     );
-    return next + this.spacingMs() * (this.state().queued + ahead) - now;
+    return next + this.spacingMs() * this.state().queued - now;
   }
 
   /** Lowers the rate after a 429 and holds every request for `retryAfterMs`. */
@@ -171,16 +159,9 @@ export class WorkspaceLimiter {
     return this.stopped;
   }
 
-  /**
-   * Waits until the next start is allowed, re-reading the rate and pause as
-   * they change, and takes it. Returns false without taking it once `signal`
-   * aborts.
-   */
-  private async waitForTurn(signal: AbortSignal | undefined): Promise<boolean> {
+  /** Waits until the next start is allowed, re-reading the rate and pause as they change. */
+  private async waitForTurn(): Promise<void> {
     for (;;) {
-      if (signal?.aborted === true) {
-        return false;
-      }
       const earliest = Math.max(
         this.pausedUntil,
         (this.lastStartedAt ?? -Infinity) + this.spacingMs(),
@@ -191,9 +172,9 @@ export class WorkspaceLimiter {
       const waitMs = earliest - this.now();
       if (waitMs <= 0) {
         this.lastStartedAt = this.now();
-        return true;
+        return;
       }
-      await untilAborted(sleep(Math.ceil(waitMs)), signal);
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(waitMs)));
     }
   }
 
@@ -203,47 +184,5 @@ export class WorkspaceLimiter {
 
   private spacingMs(): number {
     return 1000 / this.rate;
-  }
-}
-
-/** The caller's signal aborted before the request's turn came. */
-export class LimiterAbortedError extends Error {
-  constructor() {
-    super('the request was withdrawn before its turn');
-    this.name = 'LimiterAbortedError';
-  }
-}
-
-function sleep(ms: number): Promise<true> {
-  return new Promise((resolve) => {
-    setTimeout(() => {
-      resolve(true);
-    }, ms);
-  });
-}
-
-/**
- * Resolves with `work`'s result, or with false as soon as `signal` aborts.
- * A rejection of `work` after the abort is ignored.
- */
-async function untilAborted(
-  work: Promise<boolean>,
-  signal: AbortSignal | undefined,
-): Promise<boolean> {
-  if (signal === undefined) {
-    return work;
-  }
-  let onAbort: () => void = () => undefined;
-  const aborted = new Promise<false>((resolve) => {
-    onAbort = () => {
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    work.catch(() => undefined);
   }
 }
