@@ -4,7 +4,7 @@ import { StackRegistry, stopStacksOnSignal } from './stack';
 /** Waits until queued promise callbacks have run. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-/** A stack whose stop is recorded under `name`; `fails` makes the stop reject. */
+/** Returns a stack that records its stop under `name`. With `fails`, the stop rejects. */
 function fakeStack(name: string, stopped: string[], fails = false) {
   return {
     stop: () => {

@@ -154,11 +154,10 @@ describe('ensureTopics', () => {
     }
   });
 
-  it('waits out a broker that does not know a new topic yet', async () => {
+  it('retries metadata of an unknown topic', async () => {
     const topics = topicsOf(uniquePrefix());
     const names = topics.map((topic) => topic.name);
-    // A KRaft broker answers metadata requests this way until the new topic
-    // reaches its metadata cache.
+    // A KRaft broker was seen to fail metadata requests this way for a topic just created.
     const unknown = Object.assign(new Error('This server does not host this topic-partition'), {
       type: 'UNKNOWN_TOPIC_OR_PARTITION',
       retriable: true,

@@ -16,9 +16,9 @@ export async function ensureTopics(
   const missing = topics.filter((topic) => !existing.has(topic.name));
   if (missing.length > 0) {
     // Several services start at once; a topic another one just created returns false here.
-    // kafkajs's own wait for leaders gives up on the first UNKNOWN_TOPIC_OR_PARTITION,
-    // which a KRaft broker returns until the new topic reaches its metadata cache, so
-    // the wait below does that part.
+    // kafkajs's own wait for leaders gives up on any error but LEADER_NOT_AVAILABLE, and a
+    // KRaft broker was seen to return UNKNOWN_TOPIC_OR_PARTITION for a topic just created.
+    // The wait below retries both.
     const created = await admin.createTopics({
       waitForLeaders: false,
       topics: missing.map((topic) => ({
