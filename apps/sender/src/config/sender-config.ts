@@ -65,6 +65,11 @@ export function readSenderConfig(environment: NodeJS.ProcessEnv = process.env): 
         max: 1,
         integer: false,
       }),
+      transitAllowanceMs: env.number(
+        'SENDER_TRANSIT_ALLOWANCE_MS',
+        DEFAULT_LIMITER_OPTIONS.transitAllowanceMs,
+        { min: 0, max: 10_000 },
+      ),
     },
     kafka: readKafkaSettings(env, 'cio-sender'),
   };

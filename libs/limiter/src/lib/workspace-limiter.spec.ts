@@ -9,6 +9,7 @@ const OPTIONS: LimiterOptions = {
   minShare: 0.05,
   increasePerSecond: 0.05,
   decreaseFactor: 0.5,
+  transitAllowanceMs: 50,
 };
 
 /** Schedules `count` tasks that return at once and records when each starts, in ms. */
@@ -79,6 +80,75 @@ describe('WorkspaceLimiter', () => {
 
     it('holds 50 starts per window', () => {
       expect(maxStartsPerWindow(starts, 1000)).toBeLessThanOrEqual(50);
+    });
+  });
+
+  describe('arrival window', () => {
+    /** Schedules tasks that answer after `answerMs[i]` and records each start, in ms from the first. */
+    async function startsWithAnswers(
+      limiter: WorkspaceLimiter,
+      answerMs: number[],
+    ): Promise<number[]> {
+      const starts: number[] = [];
+      await Promise.all(
+        answerMs.map((ms) =>
+          limiter.schedule(async () => {
+            starts.push(performance.now());
+            await sleep(ms);
+          }),
+        ),
+      );
+      return starts.map((start) => start - starts[0]!);
+    }
+
+    it('waits a second after the slow answer limit places back', async () => {
+      const limiter = createLimiter({ limit: 5, transitAllowanceMs: 400 });
+      // 200 ms apart; the sixth waits for the first answer (150 ms) plus one second.
+      const starts = await startsWithAnswers(limiter, [150, 0, 0, 0, 0, 0]);
+      expect(starts[4]).toBeLessThan(1000);
+      expect(starts[5]).toBeGreaterThanOrEqual(1149);
+    });
+
+    it('waits the allowance when no answer came back', async () => {
+      const limiter = createLimiter({ limit: 5, transitAllowanceMs: 100 });
+      const starts = await startsWithAnswers(limiter, [700, 0, 0, 0, 0, 0]);
+      expect(starts[5]).toBeGreaterThanOrEqual(1099);
+      expect(starts[5]).toBeLessThan(1500);
+    });
+
+    it('keeps limit arrivals per second when requests arrive late', async () => {
+      const limit = 10;
+      const limiter = createLimiter({ limit, transitAllowanceMs: 60 });
+      const arrivals: number[] = [];
+      // Each request arrives somewhere between its start and its answer.
+      const answers = Array.from({ length: 25 }, (_, index) => (index * 37) % 90);
+      await Promise.all(
+        answers.map((ms, index) =>
+          limiter.schedule(async () => {
+            const transit = Math.min(ms, 60) * ((index * 7) % 10) * 0.1;
+            arrivals.push(performance.now() + transit);
+            await sleep(ms);
+          }),
+        ),
+      );
+      expect(arrivals).toHaveLength(25);
+      expect(maxStartsPerWindow(arrivals, 1000)).toBeLessThanOrEqual(limit);
+    }, 10_000);
+
+    it('lets eleven arrive in one second with no transit allowance', async () => {
+      // Spacing alone: the first arrives 60 ms late, and the eleventh starts a second after the first.
+      const limit = 10;
+      const limiter = createLimiter({ limit, transitAllowanceMs: 0 });
+      const arrivals: number[] = [];
+      await Promise.all(
+        Array.from({ length: 11 }, (_, index) =>
+          limiter.schedule(() => {
+            arrivals.push(performance.now() + (index === 0 ? 60 : 0));
+            return Promise.resolve();
+          }),
+        ),
+      );
+      expect(maxStartsPerWindow(arrivals, 1000)).toBe(limit + 1);
     });
   });
 
@@ -173,13 +243,25 @@ describe('WorkspaceLimiter', () => {
     });
 
     it('counts the requests already waiting', async () => {
-      const limiter = createLimiter({ now: () => 10_000 });
+      const limiter = createLimiter({ now: () => 10_000, transitAllowanceMs: 0 });
       await limiter.schedule(() => Promise.resolve());
       const waiting = [limiter.schedule(() => Promise.resolve())];
       waiting.push(limiter.schedule(() => Promise.resolve()));
       await sleep(5);
       // Two wait, due at 20 and 40 ms, so a third would start at 60 ms.
       expect(limiter.startDelayMs()).toBe(60);
+      const settled = Promise.allSettled(waiting);
+      await limiter.stop();
+      await settled;
+    });
+
+    it('stretches the gap by the transit allowance', async () => {
+      const limiter = createLimiter({ now: () => 10_000, transitAllowanceMs: 100 });
+      limiter.pause(200);
+      const waiting = [1, 2].map(() => limiter.schedule(() => Promise.resolve()));
+      await sleep(5);
+      // 50 per second with 100 ms allowed for transit: 1100 / 50 = 22 ms a request.
+      expect(limiter.startDelayMs()).toBe(244);
       const settled = Promise.allSettled(waiting);
       await limiter.stop();
       await settled;
@@ -192,7 +274,7 @@ describe('WorkspaceLimiter', () => {
     });
 
     it('adds the waiting requests to a pause', async () => {
-      const limiter = createLimiter({ now: () => 10_000 });
+      const limiter = createLimiter({ now: () => 10_000, transitAllowanceMs: 0 });
       limiter.pause(200);
       const waiting = [1, 2, 3].map(() => limiter.schedule(() => Promise.resolve()));
       await sleep(5);

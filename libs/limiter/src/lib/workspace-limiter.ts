@@ -12,6 +12,11 @@ export interface LimiterOptions {
   increasePerSecond: number;
   /** Factor applied to the rate on a 429 (multiplicative decrease). */
   decreaseFactor: number;
+  /**
+   * Longest time assumed between a request's start and Customer.io counting
+   * it, for a request whose response has not come back sooner; see `WorkspaceLimiter`.
+   */
+  transitAllowanceMs: number;
   now?: () => number;
 }
 
@@ -20,6 +25,7 @@ export const DEFAULT_LIMITER_OPTIONS: Omit<LimiterOptions, 'limit'> = {
   minShare: 0.05,
   increasePerSecond: 0.05,
   decreaseFactor: 0.5,
+  transitAllowanceMs: 50,
 };
 
 export interface LimiterState {
@@ -34,6 +40,12 @@ export interface LimiterState {
   lastStartedAt: number | undefined;
 }
 
+/** A recent request: when it started and when its response came back, if it has. */
+interface Sent {
+  startedAt: number;
+  settledAt: number | undefined;
+}
+
 /**
  * Keeps one workspace's requests under its rate limit. A Bottleneck limiter
  * with one slot queues the requests in order. The job in the slot waits until
@@ -43,9 +55,20 @@ export interface LimiterState {
  * counts from planned starts and gives every queued job its timer up front,
  * so a late timer or a pause could let two requests leave closer together
  * than the spacing. With starts at least `1000 / rate` ms apart, any window
- * of one second contains at most `rate` of them. A 429 lowers the rate by `decreaseFactor` and
- * pauses for its Retry-After; each second without one adds back a share of
- * the limit, up to `limit * headroom`.
+ * of one second contains at most `rate` of them.
+ *
+ * Customer.io counts a request when it arrives, not when it leaves, and a
+ * request held up on the way (a busy server, a retransmit) arrives closer to
+ * the requests after it. So a request also waits until one second has passed
+ * since the request `limit` places before it arrived at the latest: when its
+ * response came back, or `transitAllowanceMs` after its start if that is
+ * sooner. However late one request arrives, `limit + 1` requests then never
+ * arrive within one second, as long as none takes longer than the allowance
+ * without a response.
+ *
+ * A 429 lowers the rate by `decreaseFactor` and pauses for its Retry-After;
+ * each second without one adds back a share of the limit, up to
+ * `limit * headroom`.
  */
 export class WorkspaceLimiter {
   private readonly bottleneck = new Bottleneck({ maxConcurrent: 1 });
@@ -57,24 +80,30 @@ export class WorkspaceLimiter {
   private lastIncreaseAt: number;
   private running = 0;
   private stopped = false;
+  /** The last `windowCount` requests, oldest first. */
+  private readonly recent: Sent[] = [];
+  /** Maximum requests that one second may count. */
+  private readonly windowCount: number;
 
   constructor(private readonly options: LimiterOptions) {
     // Sub-millisecond time: with whole milliseconds, a start at 1000.9 and
     // one at 1020.0 would pass as 20 ms apart.
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.rate = this.ceiling();
+    this.windowCount = Math.max(1, Math.floor(options.limit));
     this.lastIncreaseAt = this.now();
     this.createdAt = this.now();
   }
 
   /** Runs `task` once the rate allows; resolves or rejects with the task's result. */
   async schedule<T>(task: () => Promise<T>): Promise<T> {
-    await this.bottleneck.schedule(() => this.waitForTurn());
+    const sent = await this.bottleneck.schedule(() => this.waitForTurn());
     this.running += 1;
     try {
       return await task();
     } finally {
       this.running -= 1;
+      sent.settledAt = this.now();
     }
   }
 
@@ -93,17 +122,18 @@ export class WorkspaceLimiter {
   /**
    * Returns how many ms from now a request scheduled now would start, if the
    * rate and pause stay as they are: after every request already waiting,
-   * each one spacing after the one before.
+   * each one spacing after the one before, or one share of a second and the
+   * transit allowance if that is longer.
    */
   startDelayMs(): number {
     const now = this.now();
-    // The first waiting request starts as waitForTurn allows, each later one a spacing after.
-    const next = Math.max(
-      now,
-      this.pausedUntil,
-      (this.lastStartedAt ?? -Infinity) + this.spacingMs(),
+    // The first waiting request starts as waitForTurn allows, each later one a
+    // spacing after, or its share of a window stretched by the transit allowance.
+    const gapMs = Math.max(
+      this.spacingMs(),
+      (1000 + this.options.transitAllowanceMs) / this.windowCount,
     );
-    return next + this.spacingMs() * this.state().queued - now;
+    return Math.max(now, this.earliestStart()) + gapMs * this.state().queued - now;
   }
 
   /** Lowers the rate after a 429 and holds every request for `retryAfterMs`. */
@@ -159,23 +189,49 @@ export class WorkspaceLimiter {
     return this.stopped;
   }
 
-  /** Waits until the next start is allowed, re-reading the rate and pause as they change. */
-  private async waitForTurn(): Promise<void> {
+  /**
+   * Waits until the next start is allowed, re-reading the rate, the pause and
+   * the responses as they change, and records the start.
+   */
+  private async waitForTurn(): Promise<Sent> {
     for (;;) {
-      const earliest = Math.max(
-        this.pausedUntil,
-        (this.lastStartedAt ?? -Infinity) + this.spacingMs(),
-      );
       if (this.stopped) {
         throw new Error('the limiter was stopped');
       }
-      const waitMs = earliest - this.now();
+      const waitMs = this.earliestStart() - this.now();
       if (waitMs <= 0) {
-        this.lastStartedAt = this.now();
-        return;
+        const sent: Sent = { startedAt: this.now(), settledAt: undefined };
+        this.lastStartedAt = sent.startedAt;
+        this.recent.push(sent);
+        if (this.recent.length > this.windowCount) {
+          this.recent.shift();
+        }
+        return sent;
       }
       await new Promise((resolve) => setTimeout(resolve, Math.ceil(waitMs)));
     }
+  }
+
+  /** Unix ms before which no request may start, from the pause, the spacing and recent arrivals. */
+  private earliestStart(): number {
+    return Math.max(
+      this.pausedUntil,
+      (this.lastStartedAt ?? -Infinity) + this.spacingMs(),
+      this.windowFreeAt(),
+    );
+  }
+
+  /** Returns the time one second after the request `windowCount` places back arrived at the latest. */
+  private windowFreeAt(): number {
+    const oldest = this.recent[0];
+    if (oldest === undefined || this.recent.length < this.windowCount) {
+      return -Infinity;
+    }
+    const arrivedBy = Math.min(
+      oldest.settledAt ?? Infinity,
+      oldest.startedAt + this.options.transitAllowanceMs,
+    );
+    return arrivedBy + 1000;
   }
 
   private ceiling(): number {
