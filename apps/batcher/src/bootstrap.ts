@@ -15,8 +15,12 @@ export async function createBatcher(config: BatcherConfig): Promise<NestFastifyA
     { logger: createJsonLogger('batcher') },
   );
   app.connectMicroservice({ strategy: kafka.server }, { inheritAppConfig: true });
-  kafka.server.monitor.onGroupJoin((assignment) => {
-    app.get(BatcherService).retainPartitions(assignment[config.kafka.topics.operations.name] ?? []);
+  kafka.server.onGroupJoin((assignment, settled) => {
+    if (settled) {
+      app
+        .get(BatcherService)
+        .retainPartitions(assignment[config.kafka.topics.operations.name] ?? []);
+    }
   });
   // Exit with 0 after the shutdown hooks instead of Nest re-raising the signal.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

@@ -28,9 +28,11 @@ export async function createSender(config: SenderConfig): Promise<NestFastifyApp
   for (const workspace of config.workspaces) {
     delivery.limiterOf(workspace);
   }
-  kafka.server.monitor.onGroupJoin((assignment) => {
+  kafka.server.onGroupJoin((assignment, settled) => {
     delivery.pauseAll(HOLD_AFTER_REBALANCE_MS);
-    app.get(BatchesService).retainPartitions(assignment[config.kafka.topics.batches.name] ?? []);
+    if (settled) {
+      app.get(BatchesService).retainPartitions(assignment[config.kafka.topics.batches.name] ?? []);
+    }
   });
   // Exit with 0 after the shutdown hooks instead of Nest re-raising the signal.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

@@ -583,6 +583,14 @@ describe.each(OVERLAYS)('overlay %s', (name) => {
     expect(replicas).toBeLessThanOrEqual(partitions);
   });
 
+  it('gives each batches partition a sender consumer', () => {
+    const view = deploymentView(objects(), 'sender');
+    const partitions = partitionsOf(view, 'sender', 'batches');
+    const consumers = numberSetting(view, 'sender', 'SENDER_CONSUMERS') ?? partitions;
+    const replicas = view.deployment.spec?.replicas ?? 0;
+    expect(replicas * consumers).toBe(partitions);
+  });
+
   it('agrees with deploy/topics', () => {
     const settings = pipelineSettings(objects());
     const kafkaTopics = objectsOfKind<KafkaTopic>(

@@ -26,6 +26,8 @@ export interface SenderConfig {
   /** Batches of one workspace in delivery at once within one partition; batches that share a person never are. */
   maxInFlightPerWorkspace: number;
   partitionsConsumedConcurrently: number;
+  /** Members of the consumer group in this process; each fetches and delivers its partitions on its own. */
+  consumers: number;
   /** Maximum time in ms that one fetched batch of a partition keeps starting deliveries. */
   roundMs: number;
   retry: RetrySettings;
@@ -35,6 +37,7 @@ export interface SenderConfig {
 
 export function readSenderConfig(environment: NodeJS.ProcessEnv = process.env): SenderConfig {
   const env = new EnvReader(environment);
+  const kafka = readKafkaSettings(env, 'cio-sender');
   const config: SenderConfig = {
     host: env.string('SENDER_HOST', '127.0.0.1'),
     port: env.number('SENDER_PORT', 3002, { min: 0, max: 65_535 }),
@@ -50,6 +53,11 @@ export function readSenderConfig(environment: NodeJS.ProcessEnv = process.env): 
       max: 1000,
     }),
     partitionsConsumedConcurrently: env.number('SENDER_PARTITIONS_CONCURRENTLY', 6, { min: 1 }),
+    // One consumer per partition of the batches topic, so no workspace waits for another's fetch.
+    consumers: env.number('SENDER_CONSUMERS', kafka.topics.batches.partitions, {
+      min: 1,
+      max: 64,
+    }),
     roundMs: env.number('SENDER_ROUND_MS', 1000, { min: 10 }),
     retry: {
       budgetMs: env.number('SENDER_RETRY_BUDGET_MS', 5 * 60_000, { min: 0 }),
@@ -71,7 +79,7 @@ export function readSenderConfig(environment: NodeJS.ProcessEnv = process.env): 
         { min: 0, max: 10_000 },
       ),
     },
-    kafka: readKafkaSettings(env, 'cio-sender'),
+    kafka,
   };
   env.done();
   return config;

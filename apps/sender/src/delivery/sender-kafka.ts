@@ -32,6 +32,7 @@ export class SenderKafka {
       groupId: config.groupId,
       topics: [config.kafka.topics.batches],
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+      consumers: config.consumers,
       // Larger fetches give more batches to keep in flight per partition.
       consumer: { maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 },
       logger: this.logger,

@@ -56,7 +56,7 @@ class RecordingController {
 @Module({ controllers: [RecordingController] })
 class RecordingModule {}
 
-describe('KafkaBatchServer', () => {
+describe.each([1, 3])('KafkaBatchServer with %i consumer(s)', (consumers) => {
   let testClient: Kafka;
   let admin: Admin;
   let adminConnected = false;
@@ -64,8 +64,11 @@ describe('KafkaBatchServer', () => {
   let groupId: string;
   let app: INestMicroservice | undefined;
   let server: KafkaBatchServer;
+  const joins: Record<string, number[]>[] = [];
 
   beforeAll(async () => {
+    received.values = [];
+    received.batchSizes = [];
     const brokers = brokersFromEnv();
     testClient = testKafka(brokers);
     admin = testClient.admin();
@@ -80,9 +83,11 @@ describe('KafkaBatchServer', () => {
       groupId,
       topics: [{ name: topic, pattern: Topics.operations }],
       partitionsConsumedConcurrently: PARTITIONS,
+      consumers,
       consumer: { maxWaitTimeInMs: 100 },
       logger: new RecordingLogger(),
     });
+    server.onGroupJoin((assignment) => joins.push(assignment));
   });
 
   afterAll(async () => {
@@ -141,5 +146,24 @@ describe('KafkaBatchServer', () => {
     expect(state.crashed).toBeUndefined();
     expect(state.lastBatchAt).toEqual(expect.any(Number));
     expect([...(state.assignment[topic] ?? [])].sort()).toEqual([0, 1, 2]);
+    expect(server.unwrap()).toHaveLength(consumers);
+    // Every join reports the partitions of all consumers; the last one has them all.
+    expect(joins.at(-1)?.[topic]).toEqual([0, 1, 2]);
+  });
+});
+
+describe('KafkaBatchServer options', () => {
+  it.each([0, 1.5, -1])('refuses %p consumers', (consumers) => {
+    expect(
+      () =>
+        new KafkaBatchServer({
+          kafka: testKafka(['127.0.0.1:1']),
+          groupId: 'unused',
+          topics: [],
+          partitionsConsumedConcurrently: 1,
+          consumers,
+          logger: new RecordingLogger(),
+        }),
+    ).toThrow(`consumers must be a whole number from 1, got ${consumers}`);
   });
 });

@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { BaseRpcContext, Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
-import { ConsumerMonitor, type ConsumerState } from './consumer-monitor';
+import { combineConsumerStates, ConsumerMonitor, type ConsumerState } from './consumer-monitor';
 
 export interface BatchServerOptions {
   kafka: Kafka;
@@ -11,6 +11,13 @@ export interface BatchServerOptions {
   topics: { name: string; pattern: string }[];
   /** Partitions processed at once; each still gets its batches in order. */
   partitionsConsumedConcurrently: number;
+  /**
+   * Members of the group that this process runs, 1 by default. Each one
+   * fetches its own partitions in a loop of its own, while kafkajs fetches
+   * all of one member's partitions on a broker together and fetches again
+   * only when every one of them is handled.
+   */
+  consumers?: number;
   consumer?: Partial<ConsumerConfig>;
   logger: LoggerService;
 }
@@ -33,11 +40,16 @@ export class BatchContext extends BaseRpcContext<[EachBatchPayload, Consumer]> {
  * single messages and commits on its own.
  */
 export class KafkaBatchServer extends Server implements CustomTransportStrategy {
-  private consumer: Consumer | undefined;
-  readonly monitor = new ConsumerMonitor();
+  private consumers: Consumer[] = [];
+  private readonly monitors: ConsumerMonitor[];
 
   constructor(private readonly options: BatchServerOptions) {
     super();
+    const count = options.consumers ?? 1;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new Error(`consumers must be a whole number from 1, got ${String(count)}`);
+    }
+    this.monitors = Array.from({ length: count }, () => new ConsumerMonitor());
   }
 
   listen(callback: (error?: unknown) => void): void {
@@ -51,32 +63,68 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     );
   }
 
+  /** Disconnects every consumer; each first finishes the batch in hand. */
   async close(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = undefined;
-    if (consumer !== undefined) {
-      await consumer.disconnect();
-    }
+    const consumers = this.consumers;
+    this.consumers = [];
+    await Promise.all(consumers.map((consumer) => consumer.disconnect()));
   }
 
   on(): never {
-    throw new Error('KafkaBatchServer reports its state through `monitor`, not events');
+    throw new Error('KafkaBatchServer reports its state through `state()`, not events');
   }
 
   // The signature is NestJS's `Server.unwrap`, which callers type at the call.
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
-  unwrap<T = Consumer>(): T {
-    if (this.consumer === undefined) {
-      throw new Error('the Kafka consumer is not created until the server listens');
+  unwrap<T = Consumer[]>(): T {
+    if (this.consumers.length === 0) {
+      throw new Error('the Kafka consumers are not created until the server listens');
     }
-    return this.consumer as T;
+    return this.consumers as T;
   }
 
+  /** The state of this process's consumers taken together, see `combineConsumerStates`. */
   state(): ConsumerState {
-    return this.monitor.state();
+    return combineConsumerStates(this.monitors.map((monitor) => monitor.state()));
+  }
+
+  /**
+   * Calls `listener` after any consumer of this process joins the group,
+   * with the partitions that all of them hold by then. `settled` is true when
+   * no consumer of this process is still rejoining. Before that, the list
+   * mixes old and new assignments, and a partition that moves from one of
+   * them to another can be missing from it.
+   */
+  onGroupJoin(listener: (assignment: Record<string, number[]>, settled: boolean) => void): void {
+    for (const monitor of this.monitors) {
+      monitor.onGroupJoin(() => {
+        const state = this.state();
+        listener(state.assignment, !state.rebalancing);
+      });
+    }
   }
 
   private async start(): Promise<void> {
+    const { topics } = this.options;
+    for (const topic of topics) {
+      if (this.getHandlerByPattern(topic.pattern) === null) {
+        throw new Error(
+          `no @EventPattern('${topic.pattern}') handler is registered for topic ${topic.name}`,
+        );
+      }
+    }
+    const started = await Promise.allSettled(
+      this.monitors.map((monitor) => this.startConsumer(monitor)),
+    );
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed !== undefined) {
+      // Leave the group at once rather than after the session timeout.
+      await this.close().catch(() => undefined);
+      throw failed.reason;
+    }
+  }
+
+  private async startConsumer(monitor: ConsumerMonitor): Promise<void> {
     const { kafka, groupId, topics } = this.options;
     const consumer = kafka.consumer({
       groupId,
@@ -87,27 +135,23 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       allowAutoTopicCreation: false,
       ...this.options.consumer,
     });
-    this.consumer = consumer;
-    this.monitor.attach(consumer);
-
-    for (const topic of topics) {
-      if (this.getHandlerByPattern(topic.pattern) === null) {
-        throw new Error(
-          `no @EventPattern('${topic.pattern}') handler is registered for topic ${topic.name}`,
-        );
-      }
-    }
+    this.consumers.push(consumer);
+    monitor.attach(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: topics.map((topic) => topic.name), fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
-      eachBatch: (payload) => this.dispatch(payload, consumer),
+      eachBatch: (payload) => this.dispatch(payload, consumer, monitor),
     });
   }
 
-  private async dispatch(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
+  private async dispatch(
+    payload: EachBatchPayload,
+    consumer: Consumer,
+    monitor: ConsumerMonitor,
+  ): Promise<void> {
     const pattern = this.options.topics.find(
       (topic) => topic.name === payload.batch.topic,
     )?.pattern;
@@ -117,6 +161,6 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     }
     const result: unknown = await handler(payload, new BatchContext([payload, consumer]));
     await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
-    this.monitor.recordBatch();
+    monitor.recordBatch();
   }
 }

@@ -86,3 +86,67 @@ export class ConsumerMonitor {
     return { ...this.current, assignment: { ...this.current.assignment } };
   }
 }
+
+/**
+ * One state for the consumers that a process runs in one group, as health
+ * checks read it. Connected only when every consumer is, rebalancing when any
+ * is, crashed when any crashed for good, and assigned the union of their
+ * partitions. Fetch, heartbeat and batch times come from the consumer
+ * furthest behind among those holding partitions, so one stuck consumer
+ * shows even when the others fetch. With no partitions anywhere, they come
+ * from the most recent consumer.
+ */
+export function combineConsumerStates(states: ConsumerState[]): ConsumerState {
+  const [first, ...rest] = states;
+  if (first === undefined) {
+    throw new Error('combineConsumerStates needs at least one consumer state');
+  }
+  if (rest.length === 0) {
+    return first;
+  }
+  const assignment: Record<string, number[]> = {};
+  for (const state of states) {
+    for (const [topic, partitions] of Object.entries(state.assignment)) {
+      assignment[topic] = [...new Set([...(assignment[topic] ?? []), ...partitions])].sort(
+        (a, b) => a - b,
+      );
+    }
+  }
+  const holding = states.filter((state) =>
+    Object.values(state.assignment).some((partitions) => partitions.length > 0),
+  );
+  const timeOf = (field: 'lastHeartbeatAt' | 'lastFetchAt' | 'lastBatchAt') =>
+    holding.length > 0 ? oldest(holding.map((state) => state[field])) : latest(states, field);
+  const lastCrash = states.reduce<ConsumerState | undefined>(
+    (found, state) =>
+      state.lastCrashAt !== undefined && state.lastCrashAt > (found?.lastCrashAt ?? -Infinity)
+        ? state
+        : found,
+    undefined,
+  );
+  return {
+    connected: states.every((state) => state.connected),
+    rebalancing: states.some((state) => state.rebalancing),
+    assignment,
+    crashed: states.find((state) => state.crashed !== undefined)?.crashed,
+    lastCrashAt: lastCrash?.lastCrashAt,
+    lastCrashError: lastCrash?.lastCrashError,
+    lastHeartbeatAt: timeOf('lastHeartbeatAt'),
+    lastFetchAt: timeOf('lastFetchAt'),
+    lastBatchAt: timeOf('lastBatchAt'),
+    startedAt: Math.min(...states.map((state) => state.startedAt)),
+  };
+}
+
+/** Returns the earliest time, or undefined when any consumer has none yet. */
+function oldest(times: (number | undefined)[]): number | undefined {
+  return times.some((time) => time === undefined) ? undefined : Math.min(...(times as number[]));
+}
+
+function latest(
+  states: ConsumerState[],
+  field: 'lastHeartbeatAt' | 'lastFetchAt' | 'lastBatchAt',
+): number | undefined {
+  const times = states.flatMap((state) => (state[field] === undefined ? [] : [state[field]]));
+  return times.length === 0 ? undefined : Math.max(...times);
+}
