@@ -211,7 +211,7 @@ async function measureEndToEnd(
       const measurement = await measureBacklogDrain(context, bound.slice(0, count), backlog);
       log(
         'bench',
-        `${count} workspace(s) at ${settings.bindingLimit}/s: ${formatNumber(measurement.deliveredEventsPerSecond)} events/s delivered, ${formatNumber(measurement.shareOfCap)} of the cap, ${formatOptional(measurement.shareOfCapAfterWarmUp)} after warm-up`,
+        `${count} workspace(s) at ${settings.bindingLimit}/s: ${formatNumber(measurement.deliveredEventsPerSecond)} events/s delivered, ${formatNumber(measurement.shareOfCap)} of the cap, ${formatOptional(measurement.shareOfCapAfterWarmUp)} after warm-up, ${measurement.throttled} 429s`,
       );
       binding.push(measurement);
     }
