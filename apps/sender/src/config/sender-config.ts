@@ -54,7 +54,7 @@ export function readSenderConfig(environment: NodeJS.ProcessEnv = process.env): 
     }),
     partitionsConsumedConcurrently: env.number('SENDER_PARTITIONS_CONCURRENTLY', 6, { min: 1 }),
     // One consumer per partition of the batches topic, so no workspace waits for another's fetch.
-    consumers: env.number('SENDER_CONSUMERS', kafka.topics.batches.partitions, {
+    consumers: env.number('SENDER_CONSUMERS', Math.min(kafka.topics.batches.partitions, 64), {
       min: 1,
       max: 64,
     }),

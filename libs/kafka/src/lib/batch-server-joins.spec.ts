@@ -19,7 +19,7 @@ class FakeConsumer extends EventEmitter {
   readonly events = EVENTS;
   connect = () => Promise.resolve();
   subscribe = () => Promise.resolve();
-  run = () => Promise.resolve();
+  run = jest.fn(() => Promise.resolve());
   disconnect = jest.fn(() => Promise.resolve());
 
   rebalance(): void {
@@ -34,10 +34,10 @@ class FakeConsumer extends EventEmitter {
   }
 }
 
-async function startServer(consumers: FakeConsumer[]): Promise<KafkaBatchServer> {
+function createServer(consumers: FakeConsumer[]): KafkaBatchServer {
   const queue = [...consumers];
   const kafka = { consumer: () => queue.shift() } as unknown as Kafka;
-  const server = new KafkaBatchServer({
+  return new KafkaBatchServer({
     kafka,
     groupId: 'group',
     topics: [],
@@ -45,7 +45,10 @@ async function startServer(consumers: FakeConsumer[]): Promise<KafkaBatchServer>
     consumers: consumers.length,
     logger: new RecordingLogger(),
   });
-  await new Promise<void>((resolve, reject) => {
+}
+
+function listen(server: KafkaBatchServer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.listen((error) => {
       if (error === undefined) {
         resolve();
@@ -54,6 +57,11 @@ async function startServer(consumers: FakeConsumer[]): Promise<KafkaBatchServer>
       }
     });
   });
+}
+
+async function startServer(consumers: FakeConsumer[]): Promise<KafkaBatchServer> {
+  const server = createServer(consumers);
+  await listen(server);
   return server;
 }
 
@@ -87,5 +95,24 @@ describe('KafkaBatchServer group joins', () => {
     b.connect = () => Promise.reject(new Error('broker unreachable'));
     await expect(startServer([a, b])).rejects.toThrow('broker unreachable');
     expect(a.disconnect).toHaveBeenCalled();
+  });
+});
+
+describe('KafkaBatchServer close', () => {
+  it('keeps a connecting consumer out of the group', async () => {
+    const consumer = new FakeConsumer();
+    let connected: () => void = () => undefined;
+    consumer.connect = () =>
+      new Promise<void>((resolve) => {
+        connected = resolve;
+      });
+    const server = createServer([consumer]);
+    const listening = listen(server);
+    await server.close();
+    connected();
+    await listening;
+
+    expect(consumer.run).not.toHaveBeenCalled();
+    expect(consumer.disconnect).toHaveBeenCalledTimes(2);
   });
 });

@@ -42,6 +42,7 @@ export class BatchContext extends BaseRpcContext<[EachBatchPayload, Consumer]> {
 export class KafkaBatchServer extends Server implements CustomTransportStrategy {
   private consumers: Consumer[] = [];
   private readonly monitors: ConsumerMonitor[];
+  private closing = false;
 
   constructor(private readonly options: BatchServerOptions) {
     super();
@@ -65,6 +66,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
 
   /** Disconnects every consumer; each first finishes the batch in hand. */
   async close(): Promise<void> {
+    this.closing = true;
     const consumers = this.consumers;
     this.consumers = [];
     await Promise.all(consumers.map((consumer) => consumer.disconnect()));
@@ -139,6 +141,11 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     monitor.attach(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: topics.map((topic) => topic.name), fromBeginning: true });
+    // A close that came while this consumer connected must not let it join the group.
+    if (this.closing) {
+      await consumer.disconnect();
+      return;
+    }
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
