@@ -69,6 +69,25 @@ interface Planned {
  * the senders as child processes against `kafkaBrokers`, and resolves once
  * every one reports ready. Kafka itself is started by tools/kafka/kafka.sh.
  */
+/** Partitions of the batches topic unless KAFKA_BATCHES_PARTITIONS says otherwise. */
+const DEFAULT_BATCHES_PARTITIONS = 6;
+
+/**
+ * Returns SENDER_CONSUMERS so that the senders together run one consumer per
+ * partition of the batches topic, as deploy/ sets it, unless `env` sets it.
+ * With more, a sender can get no partition, and then it never reports ready.
+ */
+export function consumersPerSender(
+  senders: number,
+  env: Record<string, string | undefined>,
+): Record<string, string> {
+  if (env['SENDER_CONSUMERS'] !== undefined) {
+    return {};
+  }
+  const partitions = Number(env['KAFKA_BATCHES_PARTITIONS'] ?? DEFAULT_BATCHES_PARTITIONS);
+  return { SENDER_CONSUMERS: String(Math.max(1, Math.floor(partitions / senders))) };
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   // A fixed port that something else holds would make a readiness probe
   // reach that other server, so it is checked before anything starts.
@@ -152,10 +171,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       BATCHER_GROUP_ID: `${options.namespace}cio-batcher`,
     });
   }
-  for (let i = 0; i < (options.senders ?? 1); i++) {
+  const senders = options.senders ?? 1;
+  for (let i = 0; i < senders; i++) {
     const senderPort = i === 0 ? await port('sender') : await freePort();
     plan('sender', 'sender', i, senderPort, {
       ...kafkaEnv,
+      ...consumersPerSender(senders, { ...process.env, ...options.env?.sender }),
       SENDER_PORT: String(senderPort),
       SENDER_GROUP_ID: `${options.namespace}cio-sender`,
       CIO_WORKSPACES: workspaces,
