@@ -69,7 +69,7 @@ interface Planned {
  * the senders as child processes against `kafkaBrokers`, and resolves once
  * every one reports ready. Kafka itself is started by tools/kafka/kafka.sh.
  */
-/** Partitions of the batches topic unless KAFKA_BATCHES_PARTITIONS says otherwise. */
+/** Partitions of the batches topic when KAFKA_BATCHES_PARTITIONS is not set. */
 const DEFAULT_BATCHES_PARTITIONS = 6;
 
 /**
