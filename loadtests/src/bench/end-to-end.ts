@@ -105,22 +105,28 @@ export async function measureBacklogDrain(
  */
 export async function measureContinuousFeed(
   context: DeliveryContext,
-  workspace: StackWorkspace,
+  workspaces: StackWorkspace[],
   feedMs: number,
 ): Promise<DeliveryMeasurement> {
-  const before = await totals(context.stack.sandbox, [workspace.siteId]);
+  const ids = workspaces.map((workspace) => workspace.siteId);
+  const before = await totals(context.stack.sandbox, ids);
   const startedAt = performance.now();
-  const sampling = sampleUntil(context.stack.sandbox, [workspace.siteId], before, startedAt, {
+  const sampling = sampleUntil(context.stack.sandbox, ids, before, startedAt, {
     stopWhen: () => false,
     deadline: startedAt + feedMs,
   });
+  // The workspaces share the calls in flight, so the offered load does not
+  // grow with their number.
+  const concurrency = Math.max(1, Math.round(context.feedConcurrency / workspaces.length));
   // Awaited together, so a failed sample (a sandbox stopped by a signal)
   // rejects this call instead of crashing the process as unhandled.
-  const [result, samples] = await Promise.all([
-    feed(context, workspace, { concurrency: context.feedConcurrency, durationMs: feedMs }),
+  const [results, samples] = await Promise.all([
+    Promise.all(
+      workspaces.map((workspace) => feed(context, workspace, { concurrency, durationMs: feedMs })),
+    ),
     sampling,
   ]);
-  return finish(context, [workspace], [result], before, startedAt, samples);
+  return finish(context, workspaces, results, before, startedAt, samples);
 }
 
 async function feed(

@@ -191,10 +191,12 @@ async function measureEndToEnd(
   const bound = Array.from({ length: widest }, (_, index) =>
     workspace(`bench-bound-${index + 1}`, settings.bindingLimit),
   );
-  const fast = workspace('bench-fast', settings.fastLimit);
+  const fast = Array.from({ length: widest }, (_, index) =>
+    workspace(`bench-fast-${index + 1}`, settings.fastLimit),
+  );
   const direct = workspace('bench-per-event', settings.bindingLimit);
   log('bench', `starting the stack under ${namespace}* for the end-to-end runs`);
-  const stack = await startLoadStack(namespace, [...bound, fast, direct]);
+  const stack = await startLoadStack(namespace, [...bound, ...fast, direct]);
   try {
     const context: DeliveryContext = {
       stack,
@@ -215,12 +217,23 @@ async function measureEndToEnd(
       );
       binding.push(measurement);
     }
-    log('bench', `feeding ${fast.siteId} (${settings.fastLimit}/s) for ${settings.feedSeconds} s`);
-    const continuous = await measureContinuousFeed(context, fast, settings.feedSeconds * 1000);
-    log(
-      'bench',
-      `at ${settings.fastLimit}/s: fill ${continuous.fillRatio}, rate use ${continuous.rateUse}, ${continuous.throttled} responses were 429`,
-    );
+    const continuous: DeliveryMeasurement[] = [];
+    for (const count of settings.workspaceCounts) {
+      log(
+        'bench',
+        `feeding ${count} workspace(s) at ${settings.fastLimit}/s for ${settings.feedSeconds} s`,
+      );
+      const measurement = await measureContinuousFeed(
+        context,
+        fast.slice(0, count),
+        settings.feedSeconds * 1000,
+      );
+      log(
+        'bench',
+        `${count} workspace(s) at ${settings.fastLimit}/s: fill ${measurement.fillRatio}, rate use ${measurement.rateUse}, ${measurement.throttled} responses were 429`,
+      );
+      continuous.push(measurement);
+    }
     const perEvent = await measurePerEvent({
       sandbox: stack.sandbox,
       workspace: direct,
@@ -355,7 +368,7 @@ function findProblems(
       );
     }
   }
-  for (const measurement of [...endToEnd.binding, endToEnd.continuous]) {
+  for (const measurement of [...endToEnd.binding, ...endToEnd.continuous]) {
     if (!measurement.drained) {
       problems.push(
         `${measurement.workspaces.join(', ')}: the sandbox accepted ${measurement.deliveredEvents} of ${measurement.acknowledgedEvents} acknowledged operations before the timeout`,

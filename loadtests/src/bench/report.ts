@@ -35,7 +35,8 @@ export interface BenchReport {
     operationsPerFullBatch: number;
     maxBatchBytes: number;
     binding: DeliveryMeasurement[];
-    continuous: DeliveryMeasurement;
+    /** One measurement per workspace count, each workspace at the high limit. */
+    continuous: DeliveryMeasurement[];
     perEvent: PerEventMeasurement;
     /** Pipeline delivered events/s with one workspace divided by the per-event baseline's. */
     pipelineVsPerEvent: number;
@@ -93,8 +94,10 @@ function formatThroughput(
     '',
     `End to end: ${endToEnd.operationsPerFullBatch} operations of the event mix fit in a ${endToEnd.maxBatchBytes}-byte batch body`,
   );
-  const rows = [...endToEnd.binding, endToEnd.continuous].map((measurement) => [
-    measurement === endToEnd.continuous ? 'continuous feed' : 'backlog drain',
+  const drains = endToEnd.binding.map((measurement) => ['backlog drain', measurement] as const);
+  const feeds = endToEnd.continuous.map((measurement) => ['continuous feed', measurement] as const);
+  const rows = [...drains, ...feeds].map(([run, measurement]) => [
+    run,
     String(measurement.workspaces.length),
     String(measurement.limit),
     formatNumber(measurement.capEventsPerSecond),
@@ -126,7 +129,10 @@ function formatThroughput(
   );
   const { continuous, perEvent } = endToEnd;
   lines.push(
-    `  continuous feed offered ${formatNumber(continuous.feed.eventsPerSecond)} events/s to the gateway at ${continuous.limit} requests/s`,
+    ...continuous.map(
+      (measurement) =>
+        `  continuous feed of ${measurement.workspaces.length} workspace(s) offered ${formatNumber(measurement.feed.eventsPerSecond)} events/s to the gateway at ${measurement.limit} requests/s each`,
+    ),
     `  per-event baseline: ${formatNumber(perEvent.deliveredEventsPerSecond)} events/s (one call per event at ${perEvent.limit}/s, ${perEvent.throttled} got 429)`,
     `  pipeline with 1 workspace / per-event baseline = ${endToEnd.pipelineVsPerEvent}`,
     '',
@@ -273,10 +279,10 @@ function throughputPanels(
   }
   const { continuous, perEvent } = endToEnd;
   deliveries.push(
-    {
-      label: `continuous feed at ${continuous.limit}/s`,
-      points: continuous.timeline.map((point) => ({ x: point.second, y: point.events })),
-    },
+    ...continuous.map((measurement) => ({
+      label: `continuous feed, ${measurement.workspaces.length} ws at ${measurement.limit}/s`,
+      points: measurement.timeline.map((point) => ({ x: point.second, y: point.events })),
+    })),
     {
       label: `per-event at ${perEvent.limit}/s: ${formatNumber(perEvent.deliveredEventsPerSecond)} ev/s`,
       points: perEvent.timeline.map((point) => ({ x: point.second, y: point.events })),

@@ -47,7 +47,7 @@ export const BENCH_HELP: readonly (readonly [string, string])[] = [
   ['BENCH_BINDING_LIMIT', 'requests per second per workspace where the limit binds (default 10)'],
   ['BENCH_WORKSPACES', 'workspace counts of the binding runs, comma-separated (default 1,2,3)'],
   ['BENCH_BACKLOG_SECONDS', 'seconds of delivery at the cap each backlog holds (default 4)'],
-  ['BENCH_FAST_LIMIT', 'requests per second of the continuously fed workspace (default 100)'],
+  ['BENCH_FAST_LIMIT', 'requests per second of each continuously fed workspace (default 100)'],
   ['BENCH_FEED_SECONDS', 'seconds of continuous feed at that limit (default 10)'],
   ['BENCH_PER_EVENT_SECONDS', 'seconds of the per-event baseline (default 10)'],
   ['BENCH_TIMEOUT_SECONDS', 'longest wait for a backlog fill or drain (default 120)'],
