@@ -153,7 +153,7 @@ describe.each([1, 3])('KafkaBatchServer with %i consumer(s)', (consumers) => {
 });
 
 describe('KafkaBatchServer options', () => {
-  it.each([0, 1.5, -1])('refuses %p consumers', (consumers) => {
+  it.each([0, 1.5, -1])('rejects %p consumers', (consumers) => {
     expect(
       () =>
         new KafkaBatchServer({
@@ -164,6 +164,6 @@ describe('KafkaBatchServer options', () => {
           consumers,
           logger: new RecordingLogger(),
         }),
-    ).toThrow(`consumers must be a whole number from 1, got ${consumers}`);
+    ).toThrow(`invalid consumers ${consumers}: expected a whole number from 1`);
   });
 });

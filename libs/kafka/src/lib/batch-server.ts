@@ -12,10 +12,9 @@ export interface BatchServerOptions {
   /** Partitions processed at once; each still gets its batches in order. */
   partitionsConsumedConcurrently: number;
   /**
-   * Members of the group that this process runs, 1 by default. Each one
-   * fetches its own partitions in a loop of its own, while kafkajs fetches
-   * all of one member's partitions on a broker together and fetches again
-   * only when every one of them is handled.
+   * Consumers in the group that this process runs, 1 by default. kafkajs
+   * fetches all of one consumer's partitions on a broker together, and again
+   * only when each of them is handled, so each consumer fetches on its own.
    */
   consumers?: number;
   consumer?: Partial<ConsumerConfig>;
@@ -48,7 +47,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     super();
     const count = options.consumers ?? 1;
     if (!Number.isInteger(count) || count < 1) {
-      throw new Error(`consumers must be a whole number from 1, got ${String(count)}`);
+      throw new Error(`invalid consumers ${String(count)}: expected a whole number from 1`);
     }
     this.monitors = Array.from({ length: count }, () => new ConsumerMonitor());
   }
@@ -64,7 +63,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     );
   }
 
-  /** Disconnects every consumer; each first finishes the batch in hand. */
+  /** Disconnects every consumer after it finishes the batch in hand. */
   async close(): Promise<void> {
     this.closing = true;
     const consumers = this.consumers;
@@ -85,7 +84,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     return this.consumers as T;
   }
 
-  /** The state of this process's consumers taken together, see `combineConsumerStates`. */
+  /** Returns the state of this process's consumers taken together (see `combineConsumerStates`). */
   state(): ConsumerState {
     return combineConsumerStates(this.monitors.map((monitor) => monitor.state()));
   }
@@ -121,7 +120,13 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     const failed = started.find((result) => result.status === 'rejected');
     if (failed !== undefined) {
       // Leave the group at once rather than after the session timeout.
-      await this.close().catch(() => undefined);
+      await this.close().catch((error: unknown) => {
+        this.options.logger.warn({
+          message: 'disconnect after a failed start failed',
+          groupId: this.options.groupId,
+          error: (error as Error).message,
+        });
+      });
       throw failed.reason;
     }
   }
@@ -141,7 +146,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     monitor.attach(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: topics.map((topic) => topic.name), fromBeginning: true });
-    // A close that came while this consumer connected must not let it join the group.
+    // After a close during connect, the consumer leaves before joining the group.
     if (this.closing) {
       await consumer.disconnect();
       return;

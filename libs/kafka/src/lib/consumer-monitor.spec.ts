@@ -1,19 +1,12 @@
-import { combineConsumerStates, type ConsumerState } from './consumer-monitor';
+import {
+  combineConsumerStates,
+  initialConsumerState,
+  type ConsumerState,
+} from './consumer-monitor';
 
+/** Returns a connected consumer's state started at 1000, with `overrides`. */
 function state(overrides: Partial<ConsumerState> = {}): ConsumerState {
-  return {
-    connected: true,
-    rebalancing: false,
-    assignment: {},
-    crashed: undefined,
-    lastCrashAt: undefined,
-    lastCrashError: undefined,
-    lastHeartbeatAt: undefined,
-    lastFetchAt: undefined,
-    lastBatchAt: undefined,
-    startedAt: 1000,
-    ...overrides,
-  };
+  return { ...initialConsumerState(1000), connected: true, ...overrides };
 }
 
 describe('combineConsumerStates', () => {
@@ -22,11 +15,11 @@ describe('combineConsumerStates', () => {
     expect(combineConsumerStates([only])).toBe(only);
   });
 
-  it('refuses an empty list', () => {
-    expect(() => combineConsumerStates([])).toThrow('at least one consumer state');
+  it('rejects an empty list', () => {
+    expect(() => combineConsumerStates([])).toThrow('pass at least one');
   });
 
-  it('joins the partitions of every consumer, each once and sorted', () => {
+  it('unions partitions, sorted and unique', () => {
     const combined = combineConsumerStates([
       state({ assignment: { batches: [4, 1] } }),
       state({ assignment: { batches: [1, 2], other: [0] } }),
@@ -34,7 +27,7 @@ describe('combineConsumerStates', () => {
     expect(combined.assignment).toEqual({ batches: [1, 2, 4], other: [0] });
   });
 
-  it('is connected only when every consumer is', () => {
+  it('is connected when all are', () => {
     expect(combineConsumerStates([state(), state({ connected: false })]).connected).toBe(false);
     expect(combineConsumerStates([state(), state()]).connected).toBe(true);
   });
@@ -43,7 +36,7 @@ describe('combineConsumerStates', () => {
     expect(combineConsumerStates([state(), state({ rebalancing: true })]).rebalancing).toBe(true);
   });
 
-  it('reports a crash for good and the latest crash', () => {
+  it('reports final and latest crash', () => {
     const combined = combineConsumerStates([
       state({ lastCrashAt: 300, lastCrashError: 'later' }),
       state({ crashed: 'gone', lastCrashAt: 200, lastCrashError: 'gone' }),
@@ -53,7 +46,7 @@ describe('combineConsumerStates', () => {
     expect(combined.lastCrashError).toBe('later');
   });
 
-  it('takes times from the consumer furthest behind among those with partitions', () => {
+  it('takes times from slowest holder', () => {
     const combined = combineConsumerStates([
       state({ assignment: { batches: [0] }, lastFetchAt: 900, lastHeartbeatAt: 950 }),
       state({ assignment: { batches: [1] }, lastFetchAt: 500, lastHeartbeatAt: 990 }),
@@ -64,7 +57,7 @@ describe('combineConsumerStates', () => {
     expect(combined.lastHeartbeatAt).toBe(950);
   });
 
-  it('has no fetch time while a consumer with partitions has not fetched', () => {
+  it('lacks fetch time before first fetch', () => {
     const combined = combineConsumerStates([
       state({ assignment: { batches: [0] }, lastFetchAt: 900 }),
       state({ assignment: { batches: [1] } }),
@@ -72,7 +65,7 @@ describe('combineConsumerStates', () => {
     expect(combined.lastFetchAt).toBeUndefined();
   });
 
-  it('takes the latest times when no consumer has partitions', () => {
+  it('takes latest times when idle', () => {
     const combined = combineConsumerStates([
       state({ lastFetchAt: 300, startedAt: 50 }),
       state({ lastFetchAt: 700 }),

@@ -17,9 +17,9 @@ export interface ConsumerState {
   startedAt: number;
 }
 
-/** The consumer's state, kept from kafkajs's own instrumentation events. */
-export class ConsumerMonitor {
-  private readonly current: ConsumerState = {
+/** Returns the state of a consumer that has not connected yet. */
+export function initialConsumerState(startedAt = Date.now()): ConsumerState {
+  return {
     connected: false,
     rebalancing: false,
     assignment: {},
@@ -29,8 +29,13 @@ export class ConsumerMonitor {
     lastHeartbeatAt: undefined,
     lastFetchAt: undefined,
     lastBatchAt: undefined,
-    startedAt: Date.now(),
+    startedAt,
   };
+}
+
+/** The consumer's state, kept from kafkajs's own instrumentation events. */
+export class ConsumerMonitor {
+  private readonly current = initialConsumerState();
   private readonly joinListeners: ((assignment: Record<string, number[]>) => void)[] = [];
 
   /** Calls `listener` with the new assignment after every group join. */
@@ -88,10 +93,10 @@ export class ConsumerMonitor {
 }
 
 /**
- * One state for the consumers that a process runs in one group, as health
- * checks read it. Connected only when every consumer is, rebalancing when any
- * is, crashed when any crashed for good, and assigned the union of their
- * partitions. Fetch, heartbeat and batch times come from the consumer
+ * Combines the states of the consumers that a process runs in one group into
+ * the one state that health checks read. It is connected only when every
+ * consumer is, rebalancing when any is, crashed when any crashed for good,
+ * and assigned the union of their partitions. Fetch, heartbeat and batch times come from the consumer
  * furthest behind among those holding partitions, so one stuck consumer
  * shows even when the others fetch. With no partitions anywhere, they come
  * from the most recent consumer.
@@ -99,7 +104,7 @@ export class ConsumerMonitor {
 export function combineConsumerStates(states: ConsumerState[]): ConsumerState {
   const [first, ...rest] = states;
   if (first === undefined) {
-    throw new Error('combineConsumerStates needs at least one consumer state');
+    throw new Error('no consumer state to combine: pass at least one');
   }
   if (rest.length === 0) {
     return first;

@@ -13,8 +13,8 @@ export interface LimiterOptions {
   /** Factor applied to the rate on a 429 (multiplicative decrease). */
   decreaseFactor: number;
   /**
-   * Longest time assumed between a request's start and Customer.io counting
-   * it, for a request whose response has not come back sooner; see `WorkspaceLimiter`.
+   * Maximum time assumed between a request's start and Customer.io counting
+   * it, for a request with no response yet. See `WorkspaceLimiter`.
    */
   transitAllowanceMs: number;
   now?: () => number;
@@ -66,8 +66,8 @@ interface Sent {
  * arrive within one second, as long as none takes longer than the allowance
  * without a response.
  *
- * A 429 lowers the rate by `decreaseFactor` and pauses for its Retry-After;
- * each second without one adds back a share of the limit, up to
+ * A 429 lowers the rate by `decreaseFactor` and pauses for its Retry-After.
+ * Each second without one adds back a share of the limit, up to
  * `limit * headroom`.
  */
 export class WorkspaceLimiter {
@@ -75,12 +75,11 @@ export class WorkspaceLimiter {
   private readonly now: () => number;
   private rate: number;
   private pausedUntil = 0;
-  private lastStartedAt: number | undefined;
   private readonly createdAt: number;
   private lastIncreaseAt: number;
   private running = 0;
   private stopped = false;
-  /** The last `windowCount` requests, oldest first. */
+  /** The last `windowCount` requests, oldest first; the newest gives the last start. */
   private readonly recent: Sent[] = [];
   /** Maximum requests that one second may count. */
   private readonly windowCount: number;
@@ -115,7 +114,7 @@ export class WorkspaceLimiter {
     if (this.state().queued === 0) {
       return false;
     }
-    const since = Math.max(this.lastStartedAt ?? 0, this.pausedUntil, this.createdAt);
+    const since = Math.max(this.lastStartedAt() ?? 0, this.pausedUntil, this.createdAt);
     return this.now() - since > graceMs + this.spacingMs();
   }
 
@@ -169,7 +168,7 @@ export class WorkspaceLimiter {
       queued: counts.RECEIVED + counts.QUEUED + counts.RUNNING + counts.EXECUTING,
       running: this.running,
       pausedUntil: this.pausedUntil,
-      lastStartedAt: this.lastStartedAt,
+      lastStartedAt: this.lastStartedAt(),
     };
   }
 
@@ -201,7 +200,6 @@ export class WorkspaceLimiter {
       const waitMs = this.earliestStart() - this.now();
       if (waitMs <= 0) {
         const sent: Sent = { startedAt: this.now(), settledAt: undefined };
-        this.lastStartedAt = sent.startedAt;
         this.recent.push(sent);
         if (this.recent.length > this.windowCount) {
           this.recent.shift();
@@ -212,11 +210,15 @@ export class WorkspaceLimiter {
     }
   }
 
+  private lastStartedAt(): number | undefined {
+    return this.recent.at(-1)?.startedAt;
+  }
+
   /** Unix ms before which no request may start, from the pause, the spacing and recent arrivals. */
   private earliestStart(): number {
     return Math.max(
       this.pausedUntil,
-      (this.lastStartedAt ?? -Infinity) + this.spacingMs(),
+      (this.lastStartedAt() ?? -Infinity) + this.spacingMs(),
       this.windowFreeAt(),
     );
   }
