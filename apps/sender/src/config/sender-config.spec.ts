@@ -3,7 +3,7 @@ import { readSenderConfig } from './sender-config';
 const WORKSPACES = { CIO_WORKSPACES: 'site-a:key-a:us' };
 
 describe('readSenderConfig', () => {
-  it('runs one consumer per batches partition by default', () => {
+  it('defaults to one consumer per partition', () => {
     expect(readSenderConfig({ ...WORKSPACES }).consumers).toBe(6);
     expect(readSenderConfig({ ...WORKSPACES, KAFKA_BATCHES_PARTITIONS: '3' }).consumers).toBe(3);
   });
@@ -17,7 +17,7 @@ describe('readSenderConfig', () => {
     expect(readSenderConfig({ ...WORKSPACES, SENDER_CONSUMERS: '2' }).consumers).toBe(2);
   });
 
-  it('refuses zero consumers', () => {
+  it('rejects zero consumers', () => {
     expect(() => readSenderConfig({ ...WORKSPACES, SENDER_CONSUMERS: '0' })).toThrow(
       'SENDER_CONSUMERS',
     );

@@ -26,7 +26,7 @@ export interface SenderConfig {
   /** Batches of one workspace in delivery at once within one partition; batches that share a person never are. */
   maxInFlightPerWorkspace: number;
   partitionsConsumedConcurrently: number;
-  /** Members of the consumer group in this process; each fetches and delivers its partitions on its own. */
+  /** Consumers in the group in this process. Each fetches and delivers its partitions on its own. */
   consumers: number;
   /** Maximum time in ms that one fetched batch of a partition keeps starting deliveries. */
   roundMs: number;

@@ -66,7 +66,7 @@ async function startServer(consumers: FakeConsumer[]): Promise<KafkaBatchServer>
 }
 
 describe('KafkaBatchServer group joins', () => {
-  it('reports a join settled once no consumer of the process is rejoining', async () => {
+  it('settles join after last rejoin', async () => {
     const [a, b] = [new FakeConsumer(), new FakeConsumer()];
     const server = await startServer([a, b]);
     const joins: { partitions: number[] | undefined; settled: boolean }[] = [];
@@ -90,7 +90,7 @@ describe('KafkaBatchServer group joins', () => {
     ]);
   });
 
-  it('leaves the group with every consumer when one fails to start', async () => {
+  it('disconnects all when one fails', async () => {
     const [a, b] = [new FakeConsumer(), new FakeConsumer()];
     b.connect = () => Promise.reject(new Error('broker unreachable'));
     await expect(startServer([a, b])).rejects.toThrow('broker unreachable');
@@ -99,7 +99,7 @@ describe('KafkaBatchServer group joins', () => {
 });
 
 describe('KafkaBatchServer close', () => {
-  it('keeps a connecting consumer out of the group', async () => {
+  it('keeps connecting consumer out', async () => {
     const consumer = new FakeConsumer();
     let connected: () => void = () => undefined;
     consumer.connect = () =>

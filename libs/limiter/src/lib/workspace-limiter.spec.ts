@@ -84,14 +84,14 @@ describe('WorkspaceLimiter', () => {
   });
 
   describe('arrival window', () => {
-    /** Schedules tasks that answer after `answerMs[i]` and records each start, in ms from the first. */
-    async function startsWithAnswers(
+    /** Schedules tasks that respond after `responseMs[i]` and returns each start, in ms from the first. */
+    async function startsWithResponses(
       limiter: WorkspaceLimiter,
-      answerMs: number[],
+      responseMs: number[],
     ): Promise<number[]> {
       const starts: number[] = [];
       await Promise.all(
-        answerMs.map((ms) =>
+        responseMs.map((ms) =>
           limiter.schedule(async () => {
             starts.push(performance.now());
             await sleep(ms);
@@ -101,29 +101,29 @@ describe('WorkspaceLimiter', () => {
       return starts.map((start) => start - starts[0]!);
     }
 
-    it('waits a second after the slow answer limit places back', async () => {
+    it('waits a second after slow response', async () => {
       const limiter = createLimiter({ limit: 5, transitAllowanceMs: 400 });
-      // 200 ms apart; the sixth waits for the first answer (150 ms) plus one second.
-      const starts = await startsWithAnswers(limiter, [150, 0, 0, 0, 0, 0]);
+      // 200 ms apart; the sixth waits for the first response (150 ms) plus one second.
+      const starts = await startsWithResponses(limiter, [150, 0, 0, 0, 0, 0]);
       expect(starts[4]).toBeLessThan(1000);
       expect(starts[5]).toBeGreaterThanOrEqual(1149);
     });
 
-    it('waits the allowance when no answer came back', async () => {
+    it('uses allowance without a response', async () => {
       const limiter = createLimiter({ limit: 5, transitAllowanceMs: 100 });
-      const starts = await startsWithAnswers(limiter, [700, 0, 0, 0, 0, 0]);
+      const starts = await startsWithResponses(limiter, [700, 0, 0, 0, 0, 0]);
       expect(starts[5]).toBeGreaterThanOrEqual(1099);
       expect(starts[5]).toBeLessThan(1500);
     });
 
-    it('keeps limit arrivals per second when requests arrive late', async () => {
+    it('keeps late arrivals within limit', async () => {
       const limit = 10;
       const limiter = createLimiter({ limit, transitAllowanceMs: 60 });
       const arrivals: number[] = [];
-      // Each request arrives somewhere between its start and its answer.
-      const answers = Array.from({ length: 25 }, (_, index) => (index * 37) % 90);
+      // Each request arrives somewhere between its start and its response.
+      const responses = Array.from({ length: 25 }, (_, index) => (index * 37) % 90);
       await Promise.all(
-        answers.map((ms, index) =>
+        responses.map((ms, index) =>
           limiter.schedule(async () => {
             const transit = Math.min(ms, 60) * ((index * 7) % 10) * 0.1;
             arrivals.push(performance.now() + transit);
@@ -135,7 +135,7 @@ describe('WorkspaceLimiter', () => {
       expect(maxStartsPerWindow(arrivals, 1000)).toBeLessThanOrEqual(limit);
     }, 10_000);
 
-    it('lets eleven arrive in one second with no transit allowance', async () => {
+    it('lets eleven through without allowance', async () => {
       // Spacing alone: the first arrives 60 ms late, and the eleventh starts a second after the first.
       const limit = 10;
       const limiter = createLimiter({ limit, transitAllowanceMs: 0 });
