@@ -56,6 +56,14 @@ describe('UlidFactory', () => {
     expect(new Set(ids.map(timeOf))).toEqual(new Set([1_700_000_000_000]));
   });
 
+  it('draws new random bits for each new millisecond, past one pool of them', () => {
+    const factory = new UlidFactory();
+    const start = 1_700_000_000_000;
+    const ids = Array.from({ length: 1000 }, (_, index) => factory.next(start + index));
+    expect(new Set(ids.map((id) => id.slice(10))).size).toBe(1000);
+    expect(ids.map(timeOf)).toEqual(ids.map((_, index) => start + index));
+  });
+
   it('increases when clock goes back', () => {
     const factory = new UlidFactory();
     const first = factory.next(1_700_000_000_500);
@@ -84,7 +92,7 @@ describe('UlidFactory', () => {
   it('carries random overflow into time', async () => {
     await jest.isolateModulesAsync(async () => {
       jest.doMock('node:crypto', () => ({
-        randomBytes: (size: number) => Buffer.alloc(size, 0xff),
+        randomFillSync: (target: Uint8Array) => target.fill(0xff),
       }));
       const { UlidFactory: Factory } = await import('./ulid');
       const factory = new Factory();

@@ -1,7 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ULID_PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
+/** Random bytes drawn at a time: one fill serves 409 new milliseconds of ids. */
+const POOL_BYTES = 4096;
+const RANDOM_BYTES = 10;
 
 export function isUlid(value: string): boolean {
   return ULID_PATTERN.test(value);
@@ -13,16 +16,30 @@ export function isUlid(value: string): boolean {
  */
 export class UlidFactory {
   private lastTime = -1;
-  private readonly lastRandom = new Uint8Array(10);
+  /** `lastTime` encoded, kept because many ids share a millisecond under load. */
+  private timeText = '';
+  private readonly lastRandom = new Uint8Array(RANDOM_BYTES);
+  private readonly pool = new Uint8Array(POOL_BYTES);
+  private poolOffset = POOL_BYTES;
 
   next(now: number = Date.now()): string {
     if (now <= this.lastTime) {
       this.increment();
     } else {
       this.lastTime = now;
-      this.lastRandom.set(randomBytes(10));
+      this.timeText = encodeTime(now);
+      this.drawRandom();
     }
-    return encodeTime(this.lastTime) + encodeRandom(this.lastRandom);
+    return this.timeText + encodeRandom(this.lastRandom);
+  }
+
+  private drawRandom(): void {
+    if (this.poolOffset + RANDOM_BYTES > POOL_BYTES) {
+      randomFillSync(this.pool);
+      this.poolOffset = 0;
+    }
+    this.lastRandom.set(this.pool.subarray(this.poolOffset, this.poolOffset + RANDOM_BYTES));
+    this.poolOffset += RANDOM_BYTES;
   }
 
   private increment(): void {
@@ -36,6 +53,7 @@ export class UlidFactory {
     }
     // 80 bits wrapped within one millisecond: move to the next millisecond.
     this.lastTime += 1;
+    this.timeText = encodeTime(this.lastTime);
   }
 }
 
