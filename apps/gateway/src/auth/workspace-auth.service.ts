@@ -1,42 +1,67 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Workspace } from '@cio-pipeline/runtime';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config';
 import { TrackApiError } from '../http/track-api-error';
 
 interface Credential {
-  workspace: Workspace;
-  keyDigest: Buffer;
+  workspace: Workspace | undefined;
+  /** The key's UTF-8 bytes, zero-padded to the slot size. */
+  slot: Buffer;
+  keyBytes: number;
 }
 
 /**
  * Checks Customer.io's Basic auth: site id as user name, Track API key as
- * password. Keys are compared as SHA-256 digests with `timingSafeEqual`, so
- * the time taken does not depend on how much of a key matched.
+ * password. The received key is written into a zero-padded slot as long as the
+ * longest configured key and compared with `timingSafeEqual` against the
+ * workspace's slot, then its length is compared. The time taken depends on
+ * the slot size only, not on how much of a key matched, and no call
+ * allocates a hash.
  */
 @Injectable()
 export class WorkspaceAuthService {
   private readonly credentials = new Map<string, Credential>();
-  private readonly unknownDigest = digest('no workspace has this key');
+  private readonly slotBytes: number;
+  private readonly receivedKey: Buffer;
+  /** Compared against when the site id is unknown, so its absence is not timed apart. */
+  private readonly unknown: Credential;
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
+    this.slotBytes = Math.max(
+      1,
+      ...config.workspaces.map((workspace) => Buffer.byteLength(workspace.apiKey, 'utf8')),
+    );
+    this.receivedKey = Buffer.alloc(this.slotBytes);
     for (const workspace of config.workspaces) {
-      this.credentials.set(workspace.siteId, { workspace, keyDigest: digest(workspace.apiKey) });
+      this.credentials.set(workspace.siteId, this.credential(workspace, workspace.apiKey));
     }
+    // A length no key has: the unknown credential never matches.
+    this.unknown = { ...this.credential(undefined, ''), keyBytes: -1 };
   }
 
   /** Returns the workspace that `authorization` proves, or throws a 401 TrackApiError. */
   authenticate(authorization: string | undefined): Workspace {
     const [siteId, apiKey] = parseBasic(authorization);
-    const credential = this.credentials.get(siteId);
-    // Compare even for an unknown site id, so its absence is not timed apart.
-    const matches = timingSafeEqual(digest(apiKey), credential?.keyDigest ?? this.unknownDigest);
-    if (credential === undefined || !matches) {
+    const credential = this.credentials.get(siteId) ?? this.unknown;
+    this.receivedKey.fill(0);
+    // Writes at most the slot's size; a longer key fails the length check.
+    this.receivedKey.write(apiKey, 'utf8');
+    const sameBytes = timingSafeEqual(this.receivedKey, credential.slot);
+    const sameLength = Buffer.byteLength(apiKey, 'utf8') === credential.keyBytes;
+    const workspace = credential.workspace;
+    if (workspace === undefined || !sameBytes || !sameLength) {
       throw TrackApiError.unauthorized(
         'site id or API key is not valid for any configured workspace',
       );
     }
-    return credential.workspace;
+    return workspace;
+  }
+
+  private credential(workspace: Workspace | undefined, apiKey: string): Credential {
+    const slot = Buffer.alloc(this.slotBytes);
+    slot.write(apiKey, 'utf8');
+    return { workspace, slot, keyBytes: Buffer.byteLength(apiKey, 'utf8') };
   }
 }
 
@@ -61,8 +86,4 @@ function parseBasic(authorization: string | undefined): [string, string] {
     throw TrackApiError.unauthorized('Basic credentials must be "site_id:api_key"');
   }
   return [decoded.slice(0, colon), decoded.slice(colon + 1)];
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
 }
