@@ -36,6 +36,8 @@ const OPERATION_FIELDS = new Set([
 ]);
 const IDENTIFIER_KINDS = ['id', 'email', 'cio_id', 'phone', 'anonymous_id'] as const;
 const ACTION_SET: ReadonlySet<string> = new Set(ACTIONS);
+/** The result of a step that found nothing wrong; shared, since results are only read. */
+const PASSED: Parsed<true> = ok(true);
 const TYPE_SET: ReadonlySet<string> = new Set(OPERATION_TYPES);
 
 export interface ValidateOptions {
@@ -89,17 +91,8 @@ export function checkOperation(input: unknown, options: ValidateOptions): Parsed
   const { type, action } = head.value;
   const operation: Operation = { type, action };
 
-  const steps = [
-    () => applyIdentifiers(input, operation, options.limits),
-    () => applyEventFields(input, operation, options),
-    () => applyTimestamp(input, operation),
-    () => applyAttributes(input, operation, options.limits),
-    () => applyDevice(input, operation, options.limits),
-    () => applyMerge(input, operation, options.limits),
-    () => applyRelationships(input, operation),
-  ];
-  for (const step of steps) {
-    const result = step();
+  for (const step of STEPS) {
+    const result = step(input, operation, options);
     if (!result.ok) {
       return result;
     }
@@ -112,6 +105,23 @@ export function checkOperation(input: unknown, options: ValidateOptions): Parsed
   }
   return ok({ operation, serialized, bytes });
 }
+
+type Step = (
+  input: Record<string, unknown>,
+  operation: Operation,
+  options: ValidateOptions,
+) => Parsed<true>;
+
+/** Each step checks its fields of the input and copies them to the operation, in this order. */
+const STEPS: readonly Step[] = [
+  (input, operation, options) => applyIdentifiers(input, operation, options.limits),
+  applyEventFields,
+  applyTimestamp,
+  (input, operation, options) => applyAttributes(input, operation, options.limits),
+  (input, operation, options) => applyDevice(input, operation, options.limits),
+  (input, operation, options) => applyMerge(input, operation, options.limits),
+  applyRelationships,
+];
 
 function parseHead(
   input: Record<string, unknown>,
@@ -145,14 +155,14 @@ function applyIdentifiers(
         'a merge names its people in primary and secondary',
       );
     }
-    return ok(true);
+    return PASSED;
   }
   const parsed = parseIdentifiers(input['identifiers'], 'identifiers', operation, limits);
   if (!parsed.ok) {
     return parsed;
   }
   operation.identifiers = parsed.value;
-  return ok(true);
+  return PASSED;
 }
 
 export function parseIdentifiers(
@@ -244,7 +254,7 @@ function applyEventFields(
     if (id !== undefined) {
       return fail('id', 'unknown_field', `id applies to event, page and screen actions only`);
     }
-    return ok(true);
+    return PASSED;
   }
   if (name === undefined || name === '') {
     return fail('name', 'required', `name is required for a ${operation.action} action`);
@@ -262,13 +272,13 @@ function applyEventFields(
     if (options.assignEventId !== undefined) {
       operation.id = options.assignEventId();
     }
-    return ok(true);
+    return PASSED;
   }
   if (typeof id !== 'string' || !isUlid(id)) {
     return fail('id', 'invalid_value', 'id must be a ULID (26 characters of Crockford base 32)');
   }
   operation.id = id.toUpperCase();
-  return ok(true);
+  return PASSED;
 }
 
 function applyTimestamp(input: Record<string, unknown>, operation: Operation): Parsed<true> {
@@ -279,7 +289,7 @@ function applyTimestamp(input: Record<string, unknown>, operation: Operation): P
   if (timestamp.value !== undefined) {
     operation.timestamp = timestamp.value;
   }
-  return ok(true);
+  return PASSED;
 }
 
 export function parseTimestamp(value: unknown, field: string): Parsed<number | undefined> {
@@ -306,7 +316,7 @@ function applyAttributes(
 ): Parsed<true> {
   const value = input['attributes'];
   if (value === undefined) {
-    return ok(true);
+    return PASSED;
   }
   if (!isPlainObject(value)) {
     return fail(
@@ -323,7 +333,7 @@ function applyAttributes(
     return parsed;
   }
   operation.attributes = parsed.value;
-  return ok(true);
+  return PASSED;
 }
 
 /** Checks person or object attributes: count, name size and value size. */
@@ -394,7 +404,7 @@ function applyDevice(
   const wantsDevice = operation.action === 'add_device' || operation.action === 'delete_device';
   if (!wantsDevice) {
     return value === undefined
-      ? ok(true)
+      ? PASSED
       : fail('device', 'unknown_field', 'device applies to add_device and delete_device only');
   }
   const parsed = parseDevice(value, 'device', limits);
@@ -402,7 +412,7 @@ function applyDevice(
     return parsed;
   }
   operation.device = parsed.value;
-  return ok(true);
+  return PASSED;
 }
 
 export function parseDevice(value: unknown, field: string, limits: TrackLimits): Parsed<Device> {
@@ -450,7 +460,7 @@ function applyMerge(
   if (operation.action !== 'merge') {
     const stray = input['primary'] !== undefined ? 'primary' : 'secondary';
     return input[stray] === undefined
-      ? ok(true)
+      ? PASSED
       : fail(stray, 'unknown_field', `${stray} applies to the merge action only`);
   }
   const primary = parseIdentifiers(input['primary'], 'primary', operation, limits);
@@ -463,19 +473,19 @@ function applyMerge(
   }
   operation.primary = primary.value;
   operation.secondary = secondary.value;
-  return ok(true);
+  return PASSED;
 }
 
 function applyRelationships(input: Record<string, unknown>, operation: Operation): Parsed<true> {
   const value = input['cio_relationships'];
   if (value === undefined) {
-    return ok(true);
+    return PASSED;
   }
   if (!Array.isArray(value)) {
     return fail('cio_relationships', 'invalid_type', 'cio_relationships must be an array');
   }
   operation.cio_relationships = value as unknown[];
-  return ok(true);
+  return PASSED;
 }
 
 /**
