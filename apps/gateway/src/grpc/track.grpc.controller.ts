@@ -11,7 +11,7 @@ import {
   fromTrack,
   TRACK_SERVICE,
   UlidFactory,
-  validateOperation,
+  checkOperation,
   type BatchItemError,
 } from '@cio-pipeline/schemas';
 import { TrackApiService, type ParseCall } from '../ingest/track-api.service';
@@ -118,7 +118,7 @@ export class TrackGrpcController {
 
   @GrpcMethod(TRACK_SERVICE, 'Entity')
   entity(request: ProtoStruct, metadata: Metadata) {
-    return this.accept(metadata, (o) => validateOperation(structToJson(request), o));
+    return this.accept(metadata, (o) => checkOperation(structToJson(request), o));
   }
 
   @GrpcMethod(TRACK_SERVICE, 'Batch')

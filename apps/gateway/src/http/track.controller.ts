@@ -7,7 +7,7 @@ import {
   fromMerge,
   fromPersonAction,
   fromTrack,
-  validateOperation,
+  checkOperation,
 } from '@cio-pipeline/schemas';
 import { TrackApiService, type ParseCall } from '../ingest/track-api.service';
 import { partialFailureBody } from './track-api-error';
@@ -96,7 +96,7 @@ export class TrackController {
   @Post('v2/entity')
   @HttpCode(200)
   entity(@Req() request: Request, @Body() body: unknown) {
-    return this.accept(request, (options) => validateOperation(body, options));
+    return this.accept(request, (options) => checkOperation(body, options));
   }
 
   @Post('v2/batch')

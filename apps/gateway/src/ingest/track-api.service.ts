@@ -3,6 +3,7 @@ import {
   parseBatchRequest,
   UlidFactory,
   type BatchItemError,
+  type CheckedOperation,
   type Operation,
   type Parsed,
   type ValidateOptions,
@@ -11,16 +12,16 @@ import { WorkspaceAuthService } from '../auth/workspace-auth.service';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config';
 import { TrackApiError } from '../http/track-api-error';
 import { IngestService } from './ingest.service';
-import { gatewayMetrics } from '../metrics/gateway-metrics';
+import { countOperations, gatewayMetrics } from '../metrics/gateway-metrics';
 import type { Workspace } from '@cio-pipeline/runtime';
 
 function countRejection(workspace: string, reason: string): void {
   gatewayMetrics.rejections.inc({ reason });
-  gatewayMetrics.operations.inc({ workspace, result: 'rejected' });
+  countOperations(workspace, 'rejected', 1);
 }
 
 /** Converts a call's body into operations with the shared validation options. */
-export type ParseCall = (options: ValidateOptions) => Parsed<Operation>;
+export type ParseCall = (options: ValidateOptions) => Parsed<CheckedOperation>;
 
 /**
  * The Track API's steps shared by HTTP and gRPC: authenticate, validate
@@ -47,7 +48,9 @@ export class TrackApiService {
       countRejection(workspace.siteId, parsed.error.reason);
       throw TrackApiError.invalid(parsed.error);
     }
-    await this.write(workspace.siteId, [parsed.value], requestId);
+    await this.write(workspace.siteId, [parsed.value.operation], requestId, [
+      parsed.value.serialized,
+    ]);
   }
 
   /** Accepts a batch's valid operations and returns the errors of the others. */
@@ -94,11 +97,11 @@ export class TrackApiService {
       await this.ingest.accept(workspace, operations, requestId, serialized);
     } catch (error) {
       gatewayMetrics.rejections.inc({ reason: 'unavailable' }, operations.length);
-      gatewayMetrics.operations.inc({ workspace, result: 'unavailable' }, operations.length);
+      countOperations(workspace, 'unavailable', operations.length);
       throw error;
     } finally {
       stopTimer();
     }
-    gatewayMetrics.operations.inc({ workspace, result: 'accepted' }, operations.length);
+    countOperations(workspace, 'accepted', operations.length);
   }
 }

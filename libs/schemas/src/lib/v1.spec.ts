@@ -9,20 +9,21 @@ import {
   fromTrack,
   identifiersFromPath,
 } from './v1';
-import type { ValidateOptions } from './validate-operation';
+import type { CheckedOperation, ValidateOptions } from './validate-operation';
 import type { FieldError, Parsed } from './validation-error';
 
 const OPTIONS: ValidateOptions = { limits: DEFAULT_TRACK_LIMITS };
 const ULID = '01HZY8QK3V5W7X9A0B1C2D3E4F';
 
-function valueOf(result: Parsed<Operation>): Operation {
+function valueOf(result: Parsed<CheckedOperation>): Operation {
   if (!result.ok) {
     throw new Error(`expected a valid operation, got ${JSON.stringify(result.error)}`);
   }
-  return result.value;
+  expect(JSON.parse(result.value.serialized)).toEqual(result.value.operation);
+  return result.value.operation;
 }
 
-function errorOf(result: Parsed<Operation>): FieldError {
+function errorOf(result: Parsed<CheckedOperation>): FieldError {
   if (result.ok) {
     throw new Error(`expected an error, got ${JSON.stringify(result.value)}`);
   }

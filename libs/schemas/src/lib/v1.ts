@@ -1,10 +1,10 @@
-import type { Operation } from './operation';
-import { validateOperation, type ValidateOptions } from './validate-operation';
+import { checkOperation, type CheckedOperation, type ValidateOptions } from './validate-operation';
 import { describeType, fail, isPlainObject, type Parsed } from './validation-error';
 
 /**
  * Conversions of Track API v1 calls into v2 operations. Each result goes
- * through `validateOperation`, so v1 and v2 calls meet the same limits.
+ * through `checkOperation`, so v1 and v2 calls meet the same limits, and
+ * carries the JSON text it measured.
  */
 
 /** Reads the kind of a path identifier from its shape, as Customer.io does. */
@@ -22,7 +22,7 @@ export function fromIdentify(
   identifier: string,
   body: unknown,
   options: ValidateOptions,
-): Parsed<Operation> {
+): Parsed<CheckedOperation> {
   const attributes = body ?? {};
   if (!isPlainObject(attributes)) {
     return fail('', 'invalid_type', `body must be a JSON object, got ${describeType(attributes)}`);
@@ -47,7 +47,7 @@ export function fromIdentify(
   if (cio_relationships !== undefined) {
     input['cio_relationships'] = relationshipsOf(cio_relationships);
   }
-  return prefixErrors(validateOperation(input, options), {
+  return prefixErrors(checkOperation(input, options), {
     timestamp: '_timestamp',
     // v1 identify attributes are the body's top-level fields.
     attributes: '',
@@ -58,7 +58,7 @@ export function fromTrack(
   identifier: string | undefined,
   body: unknown,
   options: ValidateOptions,
-): Parsed<Operation> {
+): Parsed<CheckedOperation> {
   if (!isPlainObject(body)) {
     return fail('', 'invalid_type', `body must be a JSON object, got ${describeType(body)}`);
   }
@@ -98,23 +98,23 @@ export function fromTrack(
   if (identifier === undefined) {
     renamed['identifiers.anonymous_id'] = 'anonymous_id';
   }
-  return prefixErrors(validateOperation(input, options), renamed);
+  return prefixErrors(checkOperation(input, options), renamed);
 }
 
 export function fromPersonAction(
   identifier: string,
   action: 'delete' | 'suppress' | 'unsuppress',
   options: ValidateOptions,
-): Parsed<Operation> {
+): Parsed<CheckedOperation> {
   const input = { type: 'person', action, identifiers: identifiersFromPath(identifier) };
-  return validateOperation(input, options);
+  return checkOperation(input, options);
 }
 
 export function fromAddDevice(
   identifier: string,
   body: unknown,
   options: ValidateOptions,
-): Parsed<Operation> {
+): Parsed<CheckedOperation> {
   if (!isPlainObject(body)) {
     return fail('', 'invalid_type', `body must be a JSON object, got ${describeType(body)}`);
   }
@@ -124,24 +124,24 @@ export function fromAddDevice(
     identifiers: identifiersFromPath(identifier),
     device: body['device'],
   };
-  return validateOperation(input, options);
+  return checkOperation(input, options);
 }
 
 export function fromDeleteDevice(
   identifier: string,
   deviceId: string,
   options: ValidateOptions,
-): Parsed<Operation> {
+): Parsed<CheckedOperation> {
   const input = {
     type: 'person',
     action: 'delete_device',
     identifiers: identifiersFromPath(identifier),
     device: { token: deviceId },
   };
-  return validateOperation(input, options);
+  return checkOperation(input, options);
 }
 
-export function fromMerge(body: unknown, options: ValidateOptions): Parsed<Operation> {
+export function fromMerge(body: unknown, options: ValidateOptions): Parsed<CheckedOperation> {
   if (!isPlainObject(body)) {
     return fail('', 'invalid_type', `body must be a JSON object, got ${describeType(body)}`);
   }
@@ -151,7 +151,7 @@ export function fromMerge(body: unknown, options: ValidateOptions): Parsed<Opera
     primary: body['primary'],
     secondary: body['secondary'],
   };
-  return validateOperation(input, options);
+  return checkOperation(input, options);
 }
 
 /** v1 sends `{action, relationships: [...]}`; v2 takes the list itself. */
@@ -164,9 +164,9 @@ function relationshipsOf(value: unknown): unknown {
 
 /** Names v1 fields in errors with their v1 names rather than the v2 ones. */
 function prefixErrors(
-  result: Parsed<Operation>,
+  result: Parsed<CheckedOperation>,
   renames: Record<string, string>,
-): Parsed<Operation> {
+): Parsed<CheckedOperation> {
   if (result.ok) {
     return result;
   }
