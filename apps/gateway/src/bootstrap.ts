@@ -9,7 +9,7 @@ import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { AppModule } from './app.module';
 import type { GatewayConfig } from './config/gateway-config';
 import { TrackApiExceptionFilter } from './http/track-api-exception.filter';
-import { gatewayMetrics } from './metrics/gateway-metrics';
+import { countResponse } from './metrics/gateway-metrics';
 
 function grpcOptions(config: GatewayConfig, url: string): MicroserviceOptions {
   return {
@@ -78,7 +78,7 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    gatewayMetrics.requests.inc({ route, status: String(reply.statusCode) });
+    countResponse(route, reply.statusCode);
     done();
   });
   if (config.grpcUrl !== undefined) {
