@@ -162,7 +162,7 @@ export class TrafficGenerator {
 
   /** `POST /api/v2/batch` with operations of the batch mix. */
   batchCall(): TrackApiCall {
-    const serialized = this.batchOperations().map((operation) => JSON.stringify(operation));
+    const serialized = this.drawBatch().map((entry) => entry.text);
     const body = `{"batch":[${serialized.join(',')}]}`;
     return {
       kind: 'batch',
@@ -181,19 +181,25 @@ export class TrafficGenerator {
    * body past `maxBatchBytes`. Always at least one operation.
    */
   batchOperations(): V2Operation[] {
+    return this.drawBatch().map((entry) => entry.operation);
+  }
+
+  /** Draws one batch's operations with their JSON text, serialized once for size and body alike. */
+  private drawBatch(): { operation: V2Operation; text: string }[] {
     const count = this.between(this.profile.batch.operations);
-    const operations: V2Operation[] = [];
+    const entries: { operation: V2Operation; text: string }[] = [];
     let bytes = BATCH_ENVELOPE_BYTES;
     for (let i = 0; i < count; i++) {
       const operation = this.batchOperation();
-      const added = utf8ByteLength(JSON.stringify(operation)) + (i === 0 ? 0 : 1);
+      const text = JSON.stringify(operation);
+      const added = utf8ByteLength(text) + (i === 0 ? 0 : 1);
       if (i > 0 && bytes + added > this.options.maxBatchBytes) {
         break;
       }
-      operations.push(operation);
+      entries.push({ operation, text });
       bytes += added;
     }
-    return operations;
+    return entries;
   }
 
   /** Returns one operation of the batch mix: identify with probability `batch.identifyShare`, otherwise an event. */
