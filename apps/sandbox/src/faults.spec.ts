@@ -251,7 +251,7 @@ describe('down', () => {
       timeoutMs: 2000,
     });
     expect(update.status).toBe(200);
-    // The answer is computed a moment after the fault is set, so a millisecond may have passed.
+    // The response is built a moment after the fault is set, so a millisecond may have passed.
     const { downRemainingMs } = JSON.parse(update.body) as { downRemainingMs: number };
     expect(downRemainingMs).toBeGreaterThan(350);
     expect(downRemainingMs).toBeLessThanOrEqual(400);
