@@ -251,7 +251,7 @@ describe('down', () => {
       timeoutMs: 2000,
     });
     expect(update.status).toBe(200);
-    // The response is built a moment after the fault is set, so a millisecond may have passed.
+    // The response is built after the fault is set, a few milliseconds later on a busy machine.
     const { downRemainingMs } = JSON.parse(update.body) as { downRemainingMs: number };
     expect(downRemainingMs).toBeGreaterThan(350);
     expect(downRemainingMs).toBeLessThanOrEqual(400);

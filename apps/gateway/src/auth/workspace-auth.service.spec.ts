@@ -30,6 +30,7 @@ describe('WorkspaceAuthService', () => {
 
   it.each([
     ['a prefix of the key', LONG.siteId, LONG.apiKey.slice(0, -1)],
+    ['the key with its last byte changed', LONG.siteId, `${LONG.apiKey.slice(0, -1)}h`],
     ['the key with a byte more', SHORT.siteId, `${SHORT.apiKey}x`],
     ['the key with a trailing NUL', SHORT.siteId, `${SHORT.apiKey}\u0000`],
     ['a key longer than any configured', LONG.siteId, `${LONG.apiKey}${'x'.repeat(100)}`],

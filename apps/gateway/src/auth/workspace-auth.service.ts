@@ -16,8 +16,8 @@ interface Credential {
  * password. The received key is written into a zero-padded slot as long as the
  * longest configured key and compared with `timingSafeEqual` against the
  * workspace's slot, then its length is compared. The time taken depends on
- * the slot size only, not on how much of a key matched, and no call
- * allocates a hash.
+ * the slot size and the received key's length, not on the configured key's
+ * bytes or how much of it matched, and no call allocates a hash.
  */
 @Injectable()
 export class WorkspaceAuthService {
@@ -49,6 +49,8 @@ export class WorkspaceAuthService {
     this.receivedKey.write(apiKey, 'utf8');
     const sameBytes = timingSafeEqual(this.receivedKey, credential.slot);
     const sameLength = Buffer.byteLength(apiKey, 'utf8') === credential.keyBytes;
+    // The received key, maybe a valid one, does not stay in memory until the next call.
+    this.receivedKey.fill(0);
     const workspace = credential.workspace;
     if (workspace === undefined || !sameBytes || !sameLength) {
       throw TrackApiError.unauthorized(

@@ -11,6 +11,23 @@ function timeOf(ulid: string): number {
   return time;
 }
 
+/** Decodes the 80 random bits in the last 16 characters of a ULID into 10 bytes. */
+function randomBytesOf(ulid: string): number[] {
+  const bytes: number[] = [];
+  let buffer = 0;
+  let bits = 0;
+  for (const char of ulid.slice(10)) {
+    buffer = (buffer << 5) | ALPHABET.indexOf(char);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((buffer >> bits) & 255);
+      buffer &= (1 << bits) - 1;
+    }
+  }
+  return bytes;
+}
+
 describe('isUlid', () => {
   it('accepts upper-case ULID', () => {
     expect(isUlid('01HZY8QK3V5W7X9A0B1C2D3E4F')).toBe(true);
@@ -56,12 +73,38 @@ describe('UlidFactory', () => {
     expect(new Set(ids.map(timeOf))).toEqual(new Set([1_700_000_000_000]));
   });
 
-  it('draws new random bits for each new millisecond, past one pool of them', () => {
+  it('draws new bits past one pool', () => {
     const factory = new UlidFactory();
     const start = 1_700_000_000_000;
     const ids = Array.from({ length: 1000 }, (_, index) => factory.next(start + index));
     expect(new Set(ids.map((id) => id.slice(10))).size).toBe(1000);
     expect(ids.map(timeOf)).toEqual(ids.map((_, index) => start + index));
+  });
+
+  it('takes ten pooled bytes per millisecond', async () => {
+    await jest.isolateModulesAsync(async () => {
+      let fills = 0;
+      jest.doMock('node:crypto', () => ({
+        randomFillSync: (target: Uint8Array) => {
+          fills += 1;
+          for (let i = 0; i < target.length; i++) {
+            target[i] = (i + fills * 100) % 256;
+          }
+          return target;
+        },
+      }));
+      const { UlidFactory: Factory } = await import('./ulid');
+      const factory = new Factory();
+      const start = 1_700_000_000_000;
+      const ids = Array.from({ length: 410 }, (_, index) => factory.next(start + index));
+      const pooled = (fill: number, offset: number) =>
+        Array.from({ length: 10 }, (_, i) => (offset + i + fill * 100) % 256);
+      expect(randomBytesOf(ids[0]!)).toEqual(pooled(1, 0));
+      expect(randomBytesOf(ids[1]!)).toEqual(pooled(1, 10));
+      expect(randomBytesOf(ids[408]!)).toEqual(pooled(1, 4080));
+      expect(randomBytesOf(ids[409]!)).toEqual(pooled(2, 0));
+      expect(fills).toBe(2);
+    });
   });
 
   it('increases when clock goes back', () => {

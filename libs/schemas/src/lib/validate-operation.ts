@@ -36,8 +36,8 @@ const OPERATION_FIELDS = new Set([
 ]);
 const IDENTIFIER_KINDS = ['id', 'email', 'cio_id', 'phone', 'anonymous_id'] as const;
 const ACTION_SET: ReadonlySet<string> = new Set(ACTIONS);
-/** The result of a step that found nothing wrong; shared, since results are only read. */
-const PASSED: Parsed<true> = ok(true);
+/** The result of a step that found nothing wrong, shared by all calls and so frozen. */
+const PASSED: Parsed<true> = Object.freeze(ok(true as const));
 const TYPE_SET: ReadonlySet<string> = new Set(OPERATION_TYPES);
 
 export interface ValidateOptions {
