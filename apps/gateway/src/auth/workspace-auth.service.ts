@@ -13,11 +13,9 @@ interface Credential {
 
 /**
  * Checks Customer.io's Basic auth: site id as user name, Track API key as
- * password. The received key is written into a zero-padded slot as long as the
- * longest configured key and compared with `timingSafeEqual` against the
- * workspace's slot, then its length is compared. The time taken depends on
- * the slot size and the received key's length, not on the configured key's
- * bytes or how much of it matched, and no call allocates a hash.
+ * password. Keys are compared in zero-padded slots as long as the longest
+ * configured key with `timingSafeEqual`, then by length, so the time taken
+ * depends on the received key's length but not on how much of a key matched.
  */
 @Injectable()
 export class WorkspaceAuthService {
@@ -45,11 +43,11 @@ export class WorkspaceAuthService {
     const [siteId, apiKey] = parseBasic(authorization);
     const credential = this.credentials.get(siteId) ?? this.unknown;
     this.receivedKey.fill(0);
-    // Writes at most the slot's size; a longer key fails the length check.
+    // The write stops at the slot's size, and a longer key then fails the length check.
     this.receivedKey.write(apiKey, 'utf8');
     const sameBytes = timingSafeEqual(this.receivedKey, credential.slot);
     const sameLength = Buffer.byteLength(apiKey, 'utf8') === credential.keyBytes;
-    // The received key, maybe a valid one, does not stay in memory until the next call.
+    // Cleared so that a valid key does not stay in memory until the next call.
     this.receivedKey.fill(0);
     const workspace = credential.workspace;
     if (workspace === undefined || !sameBytes || !sameLength) {

@@ -230,13 +230,6 @@ function groupOperations(
   serialized: string[],
   partitionOf: ((key: string) => number) | undefined,
 ): PartitionGroup[] {
-  const [only] = operations;
-  if (operations.length === 1 && only !== undefined) {
-    // A single-event call, the most frequent: no grouping to do.
-    const key = operationKey(workspace, only);
-    const text = serialized[0] ?? JSON.stringify(only);
-    return [{ partition: partitionOf?.(key), key, operations: [text] }];
-  }
   const groups = new Map<string | number, PartitionGroup>();
   operations.forEach((operation, index) => {
     const key = operationKey(workspace, operation);

@@ -4,12 +4,10 @@ import { metricsRegistry } from '@cio-pipeline/health';
 const registers = [metricsRegistry];
 
 /**
- * Counts for a counter's label sets, kept in plain numbers and added to the
- * counter when the registry collects it. prom-client hashes and checks the
- * label object on every `inc`: about 2% of the gateway's main thread in a
- * CPU profile of single-event calls, at two counts per call. Label sets
- * must be few, as each stays in the map: route patterns and statuses, or
- * configured workspaces and results.
+ * Counts per label set, added to the counter when the registry collects it,
+ * because prom-client hashes the labels on every `inc`: about 2% of the
+ * gateway's main thread in a profile of single-event calls. Each label set
+ * stays in the map, so the sets must be few.
  */
 class PendingCounts<T extends string> {
   private readonly pending = new Map<string, { labels: Record<T, string>; count: number }>();
@@ -28,7 +26,7 @@ class PendingCounts<T extends string> {
     this.pending.set(key, { labels, count });
   }
 
-  /** Adds the pending counts to `counter` and sets them back to 0. */
+  /** Adds the pending counts to `counter` and resets them to 0. */
   flushInto(counter: Counter<T>): void {
     for (const entry of this.pending.values()) {
       if (entry.count > 0) {

@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ULID_PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
-/** Random bytes drawn at a time: one fill serves 409 new milliseconds of ids. */
+/** Size of the random pool: one fill serves 409 new milliseconds at 10 bytes each. */
 const POOL_BYTES = 4096;
 const RANDOM_BYTES = 10;
 

@@ -3,8 +3,8 @@ import { describeType, fail, isPlainObject, type Parsed } from './validation-err
 
 /**
  * Conversions of Track API v1 calls into v2 operations. Each result goes
- * through `checkOperation`, so v1 and v2 calls meet the same limits, and
- * carries the JSON text it measured.
+ * through `checkOperation`, so v1 and v2 calls meet the same limits. A valid
+ * result carries the JSON text that was measured.
  */
 
 /** Reads the kind of a path identifier from its shape, as Customer.io does. */

@@ -36,9 +36,9 @@ const OPERATION_FIELDS = new Set([
 ]);
 const IDENTIFIER_KINDS = ['id', 'email', 'cio_id', 'phone', 'anonymous_id'] as const;
 const ACTION_SET: ReadonlySet<string> = new Set(ACTIONS);
-/** The result of a step that found nothing wrong, shared by all calls and so frozen. */
-const PASSED: Parsed<true> = Object.freeze(ok(true as const));
 const TYPE_SET: ReadonlySet<string> = new Set(OPERATION_TYPES);
+/** Result of a step that found nothing wrong. Every call shares it, so it is frozen. */
+const PASSED: Parsed<true> = Object.freeze(ok(true as const));
 
 export interface ValidateOptions {
   limits: TrackLimits;
@@ -112,7 +112,7 @@ type Step = (
   options: ValidateOptions,
 ) => Parsed<true>;
 
-/** Each step checks its fields of the input and copies them to the operation, in this order. */
+/** Validation steps in their order: each checks its fields of the input and copies them. */
 const STEPS: readonly Step[] = [
   (input, operation, options) => applyIdentifiers(input, operation, options.limits),
   applyEventFields,
