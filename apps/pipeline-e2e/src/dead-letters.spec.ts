@@ -1,5 +1,11 @@
 import { Partitioners } from 'kafkajs';
-import { UlidFactory, type DeadLetter } from '@cio-pipeline/schemas';
+import {
+  encodeLinesEnvelope,
+  hashPerson,
+  joinLinesEnvelopes,
+  UlidFactory,
+  type DeadLetter,
+} from '@cio-pipeline/schemas';
 import { sleep, type StackWorkspace } from '@cio-pipeline/stack';
 import {
   eventOperation,
@@ -28,13 +34,20 @@ const STRICT: StackWorkspace = {
 };
 /** The sandbox's attribute value limit in this file, below the gateway's 1000 bytes. */
 const SANDBOX_MAX_ATTRIBUTE_VALUE_BYTES = 500;
+const LINES: StackWorkspace = {
+  siteId: 'site-lines',
+  apiKey: 'key-lines',
+  region: 'us',
+  rateLimit: 50,
+  sandboxRateLimit: 0,
+};
 const GARBAGE = 'this is {not JSON';
 
 describe('dead letters', () => {
   let stack: TestStack;
 
   beforeAll(async () => {
-    stack = await startTestStack([RAW, STRICT], {
+    stack = await startTestStack([RAW, STRICT, LINES], {
       env: {
         sandbox: { SANDBOX_MAX_ATTRIBUTE_VALUE_BYTES: String(SANDBOX_MAX_ATTRIBUTE_VALUE_BYTES) },
       },
@@ -132,6 +145,83 @@ describe('dead letters', () => {
     expect([...lettersPerPartition].sort((a, b) => a - b)).toEqual(
       partitions.sort((a, b) => a - b),
     );
+  });
+
+  it('dead-letters bad operations and envelopes of the lines format', async () => {
+    const ids = new UlidFactory();
+    const kafka = kafkaClient();
+    const admin = kafka.admin();
+    await admin.connect();
+    const metadata = await admin.fetchTopicMetadata({ topics: [stack.topics.operations] });
+    await admin.disconnect();
+    const partitions = metadata.topics[0]?.partitions.map((p) => p.partitionId) ?? [];
+
+    // Every partition gets one message of three envelopes: a valid event; an
+    // operation over 32 KiB, a line that is not an object and a valid event;
+    // then an envelope whose header counts two operations and that has one.
+    const eventIds: string[] = [];
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    try {
+      for (const partition of partitions) {
+        const personId = `lines-${partition}`;
+        const [firstId, secondId] = [ids.next(), ids.next()];
+        eventIds.push(firstId, secondId);
+        const event = (id: string) => JSON.stringify(eventOperation(personId, id));
+        const oversized = JSON.stringify(
+          eventOperation(personId, ids.next(), { note: 'n'.repeat(33 * 1024) }),
+        );
+        const envelope = (operations: string[]) =>
+          encodeLinesEnvelope(
+            LINES.siteId,
+            Date.now(),
+            `lines-${partition}`,
+            operations,
+            operations.map(() => hashPerson(`id:${personId}`)),
+          );
+        const truncated = envelope([event(ids.next()), event(ids.next())])
+          .split('\n')
+          .slice(0, 2)
+          .join('\n');
+        const value = joinLinesEnvelopes([
+          envelope([event(firstId)]),
+          envelope([oversized, '"not an object"', event(secondId)]),
+          truncated,
+        ]);
+        await producer.send({
+          topic: stack.topics.operations,
+          acks: -1,
+          messages: [{ partition, key: `${LINES.siteId}/id:${personId}`, value }],
+        });
+      }
+    } finally {
+      await producer.disconnect();
+    }
+
+    const delivery = await waitForEvents(stack.sandbox, LINES.siteId, eventIds, 30_000);
+    expect(delivery.missing).toHaveLength(0);
+    expect(delivery.repeated).toHaveLength(0);
+
+    const ofLines = (letter: DeadLetter) => letter.workspace === LINES.siteId;
+    await waitForDeadLetters(stack, ofLines, 3 * partitions.length, 20_000);
+    // Waits a moment, so that an operation dead-lettered by mistake shows up too.
+    await sleep(1000);
+    const letters = (await readDeadLetters(stack)).filter(ofLines);
+    const byReason = (reason: string) => letters.filter((letter) => letter.error.reason === reason);
+    expect(letters).toHaveLength(3 * partitions.length);
+    expect(letters.every((letter) => letter.stage === 'batcher')).toBe(true);
+    expect(byReason('too_large')).toHaveLength(partitions.length);
+    for (const letter of byReason('too_large')) {
+      expect(letter.error.message).toContain('over the limit of 32768 bytes');
+      expect(String(letter.operation)).toContain('"action":"event"');
+    }
+    expect(byReason('invalid_type').map((letter) => letter.operation)).toEqual(
+      partitions.map(() => '"not an object"'),
+    );
+    for (const letter of byReason('invalid_message')) {
+      expect(letter.error.message).toBe('envelope is missing operations: header count 2, found 1');
+    }
+    expect(byReason('invalid_message')).toHaveLength(partitions.length);
   });
 
   it('dead-letters items of a 207', async () => {

@@ -9,3 +9,4 @@ export * from './lib/validation-error';
 export * from './lib/person-hash';
 export * from './lib/dead-letter';
 export * from './lib/proto';
+export * from './lib/operations-message';

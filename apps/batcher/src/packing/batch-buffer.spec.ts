@@ -18,7 +18,7 @@ function operationWith(text: string, person = 'user-1'): string {
   });
 }
 
-/** Adds `serialized` with its exact byte length, as the batcher does. */
+/** Adds `serialized` as UTF-8 bytes with its person's hash, as the batcher does. */
 function add(
   buffer: BatchBuffer,
   serialized: string,
@@ -26,8 +26,10 @@ function add(
   acceptedAt = 1_000,
   source: Source = { partition: 0, offset: 0 },
 ): void {
-  buffer.add(serialized, byteLength(serialized), person, acceptedAt, source);
+  buffer.add(Buffer.from(serialized, 'utf8'), hashPerson(person), acceptedAt, source);
 }
+
+const SOURCE: Source = { partition: 0, offset: 0 };
 
 function bodyOf(buffer: BatchBuffer): string {
   return buffer.take().body.toString('utf8');
@@ -42,6 +44,19 @@ describe('BatchBuffer', () => {
       add(buffer, first);
       add(buffer, second);
       expect(bodyOf(buffer)).toBe(`{"batch":[${first},${second}]}`);
+    });
+
+    it('copies views of a larger buffer', () => {
+      const first = operationWith('a');
+      const second = operationWith('b');
+      const message = Buffer.from(`header\n${first}\n${second}`, 'utf8');
+      const buffer = new BatchBuffer('site-1', MAX_BATCH_BYTES);
+      const start = 'header\n'.length;
+      buffer.add(message.subarray(start, start + first.length), 1, 1_000, SOURCE);
+      buffer.add(message.subarray(start + first.length + 1), 2, 1_000, SOURCE);
+      const body = buffer.take().body;
+      message.fill(0);
+      expect(body.toString('utf8')).toBe(`{"batch":[${first},${second}]}`);
     });
 
     it('parses as JSON batch', () => {
@@ -106,11 +121,14 @@ describe('BatchBuffer', () => {
       fc.assert(
         fc.property(fc.array(fc.string({ unit: 'grapheme' }), { maxLength: 30 }), (texts) => {
           const buffer = new BatchBuffer('site-1', MAX_BATCH_BYTES);
-          texts.forEach((text) => {
-            add(buffer, operationWith(text));
+          const serialized = texts.map((text) => operationWith(text));
+          serialized.forEach((operation) => {
+            add(buffer, operation);
           });
           const bytes = buffer.bytes;
-          expect(buffer.take().body.length).toBe(bytes);
+          const body = buffer.take().body;
+          expect(body.length).toBe(bytes);
+          expect(body.toString('utf8')).toBe(`{"batch":[${serialized.join(',')}]}`);
         }),
       );
     });
@@ -165,7 +183,7 @@ describe('BatchBuffer', () => {
               bodies.push(buffer.take().body);
             }
             if (buffer.fits(bytes)) {
-              buffer.add(serialized, bytes, 'id:user-1', 0, { partition: 0, offset: 0 });
+              add(buffer, serialized, 'id:user-1', 0);
             }
           }
           bodies.push(buffer.take().body);

@@ -1,4 +1,8 @@
-import { BATCH_ENVELOPE_BYTES, hashPerson, MAX_TRACED_REQUEST_IDS } from '@cio-pipeline/schemas';
+import { BATCH_ENVELOPE_BYTES, MAX_TRACED_REQUEST_IDS } from '@cio-pipeline/schemas';
+
+const BODY_START = '{"batch":[';
+const BODY_END = ']}';
+const COMMA = 0x2c;
 
 /** Where an operation came from, so its offset can be committed once it is written. */
 export interface Source {
@@ -22,9 +26,12 @@ export interface PackedBatch {
  * Collects one workspace's serialized operations into a batch body that never
  * passes `maxBatchBytes`. `bytes` is the exact size of the body it would
  * produce now: the envelope, the operations and the commas between them.
+ * Operations may be views into fetched Kafka messages. `take` copies them
+ * into the body, so those messages stay in memory until the batch is
+ * written, `lingerMs` at most.
  */
 export class BatchBuffer {
-  private operations: string[] = [];
+  private operations: Buffer[] = [];
   private sources: Source[] = [];
   private persons = new Set<number>();
   private oldestAcceptedAt = Number.POSITIVE_INFINITY;
@@ -50,23 +57,24 @@ export class BatchBuffer {
     return this.size + comma + operationBytes <= this.maxBatchBytes;
   }
 
+  /** Adds an operation's UTF-8 JSON text; `personHash` is `hashPerson` of its person key. */
   add(
-    serialized: string,
-    operationBytes: number,
-    personKey: string,
+    operation: Buffer,
+    personHash: number,
     acceptedAt: number,
     source: Source,
     requestId?: string,
   ): void {
+    const operationBytes = operation.length;
     if (!this.fits(operationBytes)) {
       throw new Error(
         `operation of ${operationBytes} bytes does not fit the batch: call fits() first`,
       );
     }
     this.size += operationBytes + (this.operations.length === 0 ? 0 : 1);
-    this.operations.push(serialized);
+    this.operations.push(operation);
     this.sources.push(source);
-    this.persons.add(hashPerson(personKey));
+    this.persons.add(personHash);
     this.oldestAcceptedAt = Math.min(this.oldestAcceptedAt, acceptedAt);
     if (requestId !== undefined && this.requestIds.size < MAX_TRACED_REQUEST_IDS) {
       this.requestIds.add(requestId);
@@ -75,7 +83,18 @@ export class BatchBuffer {
 
   /** Returns the batch and empties the buffer. */
   take(): PackedBatch {
-    const body = Buffer.from(`{"batch":[${this.operations.join(',')}]}`, 'utf8');
+    const body = Buffer.allocUnsafe(this.size);
+    let at = body.write(BODY_START, 0, 'latin1');
+    this.operations.forEach((operation, index) => {
+      if (index > 0) {
+        body[at++] = COMMA;
+      }
+      at += operation.copy(body, at);
+    });
+    at += body.write(BODY_END, at, 'latin1');
+    if (at !== body.length) {
+      throw new Error(`batch body of ${body.length} bytes was filled to ${at}`);
+    }
     const batch: PackedBatch = {
       workspace: this.workspace,
       body,

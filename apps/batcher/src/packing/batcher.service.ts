@@ -1,14 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { PartitionOffsets } from '@cio-pipeline/kafka';
 import {
+  checkOperation,
+  checkOperationLine,
+  decodeOperationsMessage,
+  DEFAULT_TRACK_LIMITS,
   encodePersonHashes,
+  hashPerson,
   Headers,
   personKeyOf,
   UlidFactory,
-  checkOperation,
-  DEFAULT_TRACK_LIMITS,
   type DeadLetter,
+  type DecodedEnvelope,
+  type FieldError,
+  type LinesEnvelope,
   type OperationEnvelope,
   type TrackLimits,
 } from '@cio-pipeline/schemas';
@@ -19,14 +25,12 @@ import { BatchBuffer, type PackedBatch, type Source } from './batch-buffer';
 
 export const BATCH_WRITER = Symbol('BATCH_WRITER');
 
-type Decoded =
-  | { ok: true; envelope: OperationEnvelope }
-  | { ok: false; deadLetter: Omit<DeadLetter, 'source' | 'failedAt'> };
-
 /**
  * Packs operations into `/api/v2/batch` bodies per workspace. A batch is
  * written when the next operation would not fit or when its first operation
- * has waited `lingerMs`. An input offset is committed only after every
+ * has waited `lingerMs`. Operations in the lines format are copied into the
+ * body unparsed, because the gateway checked them. Those in the JSON format
+ * are checked in full first. An input offset is committed only after every
  * operation at or before it is in a written batch or in the dead-letter topic.
  */
 @Injectable()
@@ -64,7 +68,7 @@ export class BatcherService {
       await this.waitForRoom(heartbeat);
       const offset = Number(message.offset);
       const source = { partition, offset };
-      const decoded = this.decode(message);
+      const decoded = decodeOperationsMessage(message.value ?? Buffer.alloc(0));
       // Every operation, or the one dead letter of a bad envelope, completes one part.
       const parts = decoded.reduce(
         (sum, entry) => sum + (entry.ok ? entry.envelope.operations.length : 1),
@@ -103,32 +107,86 @@ export class BatcherService {
   }
 
   /** Adds a message's operations to their workspace's batch, or dead-letters them. */
-  private add(decoded: Decoded, source: Source, topic: string, offset: string): void {
+  private add(decoded: DecodedEnvelope, source: Source, topic: string, offset: string): void {
     if (!decoded.ok) {
-      this.deadLetter(decoded.deadLetter, source, topic, offset);
-      return;
+      const { workspace, content, message } = decoded;
+      const error = { reason: 'invalid_message', message };
+      const letter = {
+        workspace,
+        operation: content,
+        error,
+        attempts: 0,
+        stage: 'batcher' as const,
+      };
+      this.deadLetter(letter, source, topic, offset);
+    } else if (decoded.format === 'lines') {
+      this.addLines(decoded.envelope, source, topic, offset);
+    } else {
+      this.addJson(decoded.envelope, source, topic, offset);
     }
-    const { workspace, acceptedAt, operations, requestId } = decoded.envelope;
+  }
+
+  private addLines(envelope: LinesEnvelope, source: Source, topic: string, offset: string): void {
+    const { workspace, acceptedAt, operations, persons, requestId } = envelope;
+    operations.forEach((text, index) => {
+      const checked = checkOperationLine(text, this.limits);
+      if (checked.ok) {
+        this.append(workspace, text, persons[index] ?? 0, acceptedAt, source, requestId);
+      } else {
+        const operation = text.toString('utf8');
+        this.rejectOperation(workspace, operation, checked.error, source, topic, offset);
+      }
+    });
+  }
+
+  private addJson(
+    envelope: OperationEnvelope,
+    source: Source,
+    topic: string,
+    offset: string,
+  ): void {
+    const { workspace, acceptedAt, operations, requestId } = envelope;
     for (const operation of operations) {
       const checked = checkOperation(operation, { limits: this.limits });
-      if (!checked.ok) {
-        const { reason, message: detail, field } = checked.error;
-        const error = { reason, message: detail, field };
-        this.deadLetter(
-          { workspace, operation, error, attempts: 0, stage: 'batcher' },
-          source,
-          topic,
-          offset,
-        );
-        continue;
+      if (checked.ok) {
+        const text = Buffer.from(checked.value.serialized, 'utf8');
+        const personHash = hashPerson(personKeyOf(checked.value.operation));
+        this.append(workspace, text, personHash, acceptedAt, source, requestId);
+      } else {
+        this.rejectOperation(workspace, operation, checked.error, source, topic, offset);
       }
-      const { serialized, bytes } = checked.value;
-      const buffer = this.bufferFor(workspace, bytes);
-      const before = buffer.bytes;
-      const personKey = personKeyOf(checked.value.operation);
-      buffer.add(serialized, bytes, personKey, acceptedAt, source, requestId);
-      this.bufferedBytes += buffer.bytes - before;
     }
+  }
+
+  private append(
+    workspace: string,
+    text: Buffer,
+    personHash: number,
+    acceptedAt: number,
+    source: Source,
+    requestId: string,
+  ): void {
+    const buffer = this.bufferFor(workspace, text.length);
+    const before = buffer.bytes;
+    buffer.add(text, personHash, acceptedAt, source, requestId);
+    this.bufferedBytes += buffer.bytes - before;
+  }
+
+  private rejectOperation(
+    workspace: string,
+    operation: unknown,
+    { reason, message, field }: FieldError,
+    source: Source,
+    topic: string,
+    offset: string,
+  ): void {
+    const error = { reason, message, field };
+    this.deadLetter(
+      { workspace, operation, error, attempts: 0, stage: 'batcher' },
+      source,
+      topic,
+      offset,
+    );
   }
 
   /** Returns the workspace's open batch, writing the current one first when `bytes` would not fit. */
@@ -144,24 +202,6 @@ export class BatcherService {
     this.buffers.set(workspace, buffer);
     this.startLinger(workspace);
     return buffer;
-  }
-
-  /** Decodes a message holding one envelope, or a non-empty JSON array of envelopes. */
-  private decode(message: KafkaMessage): Decoded[] {
-    const text = message.value?.toString('utf8') ?? '';
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      return [invalid(undefined, text, `message is not valid JSON: ${(error as Error).message}`)];
-    }
-    if (!Array.isArray(parsed)) {
-      return [decodeEnvelope(parsed)];
-    }
-    if (parsed.length === 0) {
-      return [invalid(undefined, parsed, 'message is an empty array of envelopes')];
-    }
-    return parsed.map(decodeEnvelope);
   }
 
   private startLinger(workspace: string): void {
@@ -292,42 +332,6 @@ export class BatcherService {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
-}
-
-function decodeEnvelope(value: unknown): Decoded {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return invalid(undefined, value, 'envelope is not a JSON object');
-  }
-  const envelope = value as Partial<OperationEnvelope>;
-  const { workspace, acceptedAt, operations, requestId } = envelope;
-  if (typeof workspace !== 'string' || workspace === '' || typeof acceptedAt !== 'number') {
-    return invalid(undefined, envelope, 'envelope lacks a workspace or acceptedAt');
-  }
-  if (!Array.isArray(operations) || operations.length === 0) {
-    return invalid(workspace, envelope, 'envelope has no operations array');
-  }
-  return {
-    ok: true,
-    envelope: {
-      workspace,
-      acceptedAt,
-      requestId: typeof requestId === 'string' ? requestId : '',
-      operations,
-    },
-  };
-}
-
-function invalid(workspace: string | undefined, operation: unknown, message: string): Decoded {
-  return {
-    ok: false,
-    deadLetter: {
-      workspace,
-      operation,
-      error: { reason: 'invalid_message', message },
-      attempts: 0,
-      stage: 'batcher',
-    },
-  };
 }
 
 const batchIds = new UlidFactory();

@@ -1,7 +1,11 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type IHeaders } from 'kafkajs';
-import { operationKey, type OperationEnvelope } from '@cio-pipeline/schemas';
+import {
+  operationKey,
+  parseOperationsMessage,
+  type OperationEnvelope,
+} from '@cio-pipeline/schemas';
 import { waitUntil } from '@cio-pipeline/stack';
 import { createGateway } from '../bootstrap';
 import { readGatewayConfig, type GatewayConfig } from '../config/gateway-config';
@@ -76,10 +80,9 @@ export interface OperationMessage {
   envelope: OperationEnvelope;
 }
 
-/** Parses an operations-topic message value: one envelope, or an array of them from concurrent calls. */
+/** Parses an operations-topic message value: the envelopes of one call, or of concurrent calls. */
 export function envelopesOf(value: string): OperationEnvelope[] {
-  const parsed = JSON.parse(value) as OperationEnvelope | OperationEnvelope[];
-  return Array.isArray(parsed) ? parsed : [parsed];
+  return parseOperationsMessage(value);
 }
 
 /** A consumer that reads a topic from the beginning and keeps every message. */

@@ -68,11 +68,11 @@ export interface Operation {
 export type Region = 'us' | 'eu';
 
 /**
- * Operations of one request that map to one partition, in request order. A
- * message of the operations topic contains one envelope, or a JSON array of
- * envelopes of concurrent requests in the order the gateway accepted them.
- * Carries no credential: the workspace is named by its site id only, and the
- * sender looks the key up in its settings.
+ * Operations of one request that map to one partition, in request order, as
+ * the JSON format of the operations topic carries them (see
+ * `decodeOperationsMessage` for both formats). Carries no credential: the
+ * workspace is named by its site id only, and the sender looks the key up in
+ * its settings.
  */
 export interface OperationEnvelope {
   workspace: string;
@@ -98,5 +98,10 @@ export function personKeyOf(operation: Operation): string {
 
 /** Kafka message key: workspace and person, so one person's operations share a partition. */
 export function operationKey(workspace: string, operation: Operation): string {
-  return `${workspace}/${personKeyOf(operation)}`;
+  return personMessageKey(workspace, personKeyOf(operation));
+}
+
+/** The same key from a person key that `personKeyOf` returned. */
+export function personMessageKey(workspace: string, personKey: string): string {
+  return `${workspace}/${personKey}`;
 }

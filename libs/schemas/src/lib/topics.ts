@@ -6,10 +6,10 @@
  */
 export const Topics = {
   /**
-   * Operation envelopes (see `OperationEnvelope`), one or an array per message, on the
-   * partition of their workspace and person. Batchers read both forms, and gateways
-   * write arrays, so batchers are upgraded first when a cluster still runs batchers
-   * that read single envelopes only.
+   * Operation envelopes in the formats `decodeOperationsMessage` reads, on the
+   * partition of their workspace and person. Batchers read every format that
+   * gateways and the replay command write, so batchers are upgraded before
+   * gateways whenever a new format is added.
    */
   operations: 'cio.operations.v1',
   /** One `/api/v2/batch` body per message, keyed by workspace. */
