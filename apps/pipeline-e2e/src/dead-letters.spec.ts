@@ -156,9 +156,10 @@ describe('dead letters', () => {
     await admin.disconnect();
     const partitions = metadata.topics[0]?.partitions.map((p) => p.partitionId) ?? [];
 
-    // Every partition gets one message of three envelopes: a valid event; an
-    // operation over 32 KiB, a line that is not an object and a valid event;
-    // then an envelope whose header counts two operations and that has one.
+    // Every partition gets one message of three envelopes. The first is a
+    // valid event. The second has an operation over 32 KiB, a line that is
+    // not an object and a valid event. The third is cut after its first
+    // operation.
     const eventIds: string[] = [];
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
@@ -213,13 +214,16 @@ describe('dead letters', () => {
     expect(byReason('too_large')).toHaveLength(partitions.length);
     for (const letter of byReason('too_large')) {
       expect(letter.error.message).toContain('over the limit of 32768 bytes');
-      expect(String(letter.operation)).toContain('"action":"event"');
+      // Parsed, so that the replay command can send it again.
+      expect(letter.operation).toMatchObject({ action: 'event', name: 'e2e_event' });
     }
     expect(byReason('invalid_type').map((letter) => letter.operation)).toEqual(
-      partitions.map(() => '"not an object"'),
+      partitions.map(() => 'not an object'),
     );
     for (const letter of byReason('invalid_message')) {
-      expect(letter.error.message).toBe('envelope is missing operations: header count 2, found 1');
+      expect(letter.error.message).toMatch(
+        /^envelope header gives \d+ bytes of operations, but only \d+ follow it$/,
+      );
     }
     expect(byReason('invalid_message')).toHaveLength(partitions.length);
   });

@@ -54,9 +54,19 @@ describe('BatchBuffer', () => {
       const start = 'header\n'.length;
       buffer.add(message.subarray(start, start + first.length), 1, 1_000, SOURCE);
       buffer.add(message.subarray(start + first.length + 1), 2, 1_000, SOURCE);
-      const body = buffer.take().body;
       message.fill(0);
-      expect(body.toString('utf8')).toBe(`{"batch":[${first},${second}]}`);
+      expect(bodyOf(buffer)).toBe(`{"batch":[${first},${second}]}`);
+    });
+
+    it('grows past its first allocation', () => {
+      const buffer = new BatchBuffer('site-1', MAX_BATCH_BYTES);
+      const added = Array.from({ length: 300 }, (_, i) => operationWith(`${i}:${'x'.repeat(i)}`));
+      added.forEach((operation) => {
+        add(buffer, operation);
+      });
+      const batch = buffer.take();
+      expect(batch.body.length).toBeGreaterThan(64 * 1024);
+      expect(batch.body.toString('utf8')).toBe(`{"batch":[${added.join(',')}]}`);
     });
 
     it('parses as JSON batch', () => {

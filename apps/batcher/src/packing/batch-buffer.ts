@@ -3,6 +3,8 @@ import { BATCH_ENVELOPE_BYTES, MAX_TRACED_REQUEST_IDS } from '@cio-pipeline/sche
 const BODY_START = '{"batch":[';
 const BODY_END = ']}';
 const COMMA = 0x2c;
+/** Body bytes allocated for a new batch; the body doubles as operations arrive. */
+const INITIAL_BODY_BYTES = 16 * 1024;
 
 /** Where an operation came from, so its offset can be committed once it is written. */
 export interface Source {
@@ -26,12 +28,12 @@ export interface PackedBatch {
  * Collects one workspace's serialized operations into a batch body that never
  * passes `maxBatchBytes`. `bytes` is the exact size of the body it would
  * produce now: the envelope, the operations and the commas between them.
- * Operations may be views into fetched Kafka messages. `take` copies them
- * into the body, so those messages stay in memory until the batch is
- * written, `lingerMs` at most.
+ * Each operation is copied into the body as it is added, so the buffer keeps
+ * no reference to the Kafka message it came from.
  */
 export class BatchBuffer {
-  private operations: Buffer[] = [];
+  private body: Buffer;
+  private operationCount = 0;
   private sources: Source[] = [];
   private persons = new Set<number>();
   private oldestAcceptedAt = Number.POSITIVE_INFINITY;
@@ -41,19 +43,21 @@ export class BatchBuffer {
   constructor(
     readonly workspace: string,
     private readonly maxBatchBytes: number,
-  ) {}
+  ) {
+    this.body = this.emptyBody();
+  }
 
   get bytes(): number {
     return this.size;
   }
 
   get count(): number {
-    return this.operations.length;
+    return this.operationCount;
   }
 
   /** Returns whether an operation of `operationBytes` still fits. */
   fits(operationBytes: number): boolean {
-    const comma = this.operations.length === 0 ? 0 : 1;
+    const comma = this.operationCount === 0 ? 0 : 1;
     return this.size + comma + operationBytes <= this.maxBatchBytes;
   }
 
@@ -71,8 +75,15 @@ export class BatchBuffer {
         `operation of ${operationBytes} bytes does not fit the batch: call fits() first`,
       );
     }
-    this.size += operationBytes + (this.operations.length === 0 ? 0 : 1);
-    this.operations.push(operation);
+    const comma = this.operationCount === 0 ? 0 : 1;
+    this.reserve(this.size + comma + operationBytes);
+    let at = this.size - BODY_END.length;
+    if (comma === 1) {
+      this.body[at++] = COMMA;
+    }
+    operation.copy(this.body, at);
+    this.size += comma + operationBytes;
+    this.operationCount += 1;
     this.sources.push(source);
     this.persons.add(personHash);
     this.oldestAcceptedAt = Math.min(this.oldestAcceptedAt, acceptedAt);
@@ -83,33 +94,44 @@ export class BatchBuffer {
 
   /** Returns the batch and empties the buffer. */
   take(): PackedBatch {
-    const body = Buffer.allocUnsafe(this.size);
-    let at = body.write(BODY_START, 0, 'latin1');
-    this.operations.forEach((operation, index) => {
-      if (index > 0) {
-        body[at++] = COMMA;
-      }
-      at += operation.copy(body, at);
-    });
-    at += body.write(BODY_END, at, 'latin1');
-    if (at !== body.length) {
-      throw new Error(`batch body of ${body.length} bytes was filled to ${at}`);
-    }
+    this.body.write(BODY_END, this.size - BODY_END.length, 'latin1');
     const batch: PackedBatch = {
       workspace: this.workspace,
-      body,
-      operationCount: this.operations.length,
+      body: this.body.subarray(0, this.size),
+      operationCount: this.operationCount,
       personHashes: Uint32Array.from(this.persons),
       oldestAcceptedAt: this.oldestAcceptedAt,
       sources: this.sources,
       requestIds: [...this.requestIds],
     };
+    this.body = this.emptyBody();
     this.requestIds = new Set();
-    this.operations = [];
+    this.operationCount = 0;
     this.sources = [];
     this.persons = new Set();
     this.oldestAcceptedAt = Number.POSITIVE_INFINITY;
     this.size = BATCH_ENVELOPE_BYTES;
     return batch;
+  }
+
+  /** Grows the body to hold `bytes` in all, doubling up to `maxBatchBytes`. */
+  private reserve(bytes: number): void {
+    if (bytes <= this.body.length) {
+      return;
+    }
+    const capacity = Math.min(this.maxBatchBytes, Math.max(bytes, 2 * this.body.length));
+    const grown = Buffer.allocUnsafe(capacity);
+    this.body.copy(grown, 0, 0, this.size - BODY_END.length);
+    this.body = grown;
+  }
+
+  private emptyBody(): Buffer {
+    const capacity = Math.max(
+      BATCH_ENVELOPE_BYTES,
+      Math.min(INITIAL_BODY_BYTES, this.maxBatchBytes),
+    );
+    const body = Buffer.allocUnsafe(capacity);
+    body.write(BODY_START, 0, 'latin1');
+    return body;
   }
 }

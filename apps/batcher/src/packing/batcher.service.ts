@@ -133,8 +133,7 @@ export class BatcherService {
       if (checked.ok) {
         this.append(workspace, text, persons[index] ?? 0, acceptedAt, source, requestId);
       } else {
-        const operation = text.toString('utf8');
-        this.rejectOperation(workspace, operation, checked.error, source, topic, offset);
+        this.rejectOperation(workspace, lineContent(text), checked.error, source, topic, offset);
       }
     });
   }
@@ -331,6 +330,16 @@ export class BatcherService {
       await heartbeat();
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+}
+
+/** Returns a rejected line as the replay command needs it: parsed when it is JSON, else its text. */
+function lineContent(text: Buffer): unknown {
+  const content = text.toString('utf8');
+  try {
+    return JSON.parse(content) as unknown;
+  } catch {
+    return content;
   }
 }
 

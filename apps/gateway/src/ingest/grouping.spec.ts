@@ -1,6 +1,12 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Partitioners } from 'kafkajs';
-import { operationKey, type Operation } from '@cio-pipeline/schemas';
+import {
+  decodeOperationsMessage,
+  hashPerson,
+  operationKey,
+  personKeyOf,
+  type Operation,
+} from '@cio-pipeline/schemas';
 import {
   basicAuth,
   brokersFromEnv,
@@ -116,5 +122,46 @@ describe('operations per Kafka message', () => {
         .map((op) => op.attributes?.['step']);
       expect(steps).toEqual([0, 1, 2, 3, 4].map((k) => person + 8 * k));
     }
+  });
+
+  it('writes the person hash of each operation', async () => {
+    const batch: Operation[] = [
+      event('person-1', 0),
+      { type: 'person', action: 'identify', identifiers: { email: 'Ada@Example.com' } },
+      {
+        type: 'person',
+        action: 'merge',
+        primary: { id: 'person-2' },
+        secondary: { email: 'old@example.com' },
+      },
+    ];
+    await app.inject({
+      method: 'POST',
+      url: '/api/v2/batch',
+      headers: { authorization: basicAuth(SITE, 'key'), 'x-request-id': 'grouped-3' },
+      payload: { batch },
+    });
+    await reader.waitFor('grouped-3', (m) => m.envelope.requestId === 'grouped-3', 1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const pairs = reader.ofRequest('grouped-3').flatMap((message) =>
+      decodeOperationsMessage(Buffer.from(message.raw, 'utf8')).flatMap((entry) => {
+        if (!entry.ok || entry.format !== 'lines' || entry.envelope.requestId !== 'grouped-3') {
+          return [];
+        }
+        const { operations, persons } = entry.envelope;
+        return operations.map((text, index) => ({
+          person: personKeyOf(JSON.parse(text.toString('utf8')) as Operation),
+          hash: persons[index],
+        }));
+      }),
+    );
+    const expected = ['id:person-1', 'email:ada@example.com', 'id:person-2'].map((person) => ({
+      person,
+      hash: hashPerson(person),
+    }));
+    const byPerson = (a: { person: string }, b: { person: string }) =>
+      a.person.localeCompare(b.person);
+    expect(pairs.sort(byPerson)).toEqual(expected.sort(byPerson));
   });
 });

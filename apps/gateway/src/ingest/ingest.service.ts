@@ -34,9 +34,9 @@ const CONNECT_RETRY_MS = 2000;
  * Envelopes of concurrent requests bound for one partition travel as one
  * message, one after another, which costs the producer one record instead
  * of one per request. The cap keeps messages small for the batcher: in the
- * benchmark, a cap of 256 KiB cut delivery with two workspaces from 0.96 to
- * 0.70 of the rate cap, and 32 KiB did not. NOTE: why large messages slow
- * delivery down was not found.
+ * benchmark, with the earlier JSON format, a cap of 256 KiB cut delivery
+ * with two workspaces from 0.96 to 0.70 of the rate cap, and 32 KiB did
+ * not. NOTE: why large messages slowed delivery down was not found.
  */
 const JOINED_ENVELOPES: MessageCombiner = {
   maxBytes: 32 * 1024,

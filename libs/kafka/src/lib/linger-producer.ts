@@ -24,7 +24,11 @@ export interface LingerOptions {
 export interface MessageCombiner {
   /** Maximum value size of a joined message, in bytes. */
   maxBytes: number;
-  /** Returns the value of one message that carries `values` in their order, adding at most one byte between values and two in all, as a JSON array does. */
+  /**
+   * Returns the value of one message that carries `values` in their order,
+   * adding at most one byte between values and two in all, as a JSON array
+   * or values joined by newlines do.
+   */
   join(values: string[]): string;
 }
 

@@ -70,6 +70,7 @@ describe('operations message, lines format', () => {
     expect(lines).toHaveLength(3);
     expect(JSON.parse(lines[0] ?? '')).toEqual({
       count: 2,
+      bytes: Buffer.byteLength(`${JSON.stringify(IDENTIFY)}\n${JSON.stringify(EVENT)}`),
       workspace: 'site-1',
       acceptedAt: 1_764_900_000_000,
       requestId: 'request-1',
@@ -99,6 +100,18 @@ describe('operations message, lines format', () => {
       },
       { workspace: 'site-1', acceptedAt: 1_764_900_000_000, requestId: 'c', operations: [EVENT] },
     ]);
+  });
+
+  it('keeps each envelope its person hashes', () => {
+    const value = joinLinesEnvelopes([
+      encodeLinesEnvelope('site-1', 1, 'a', ['{"n":1}'], [11]),
+      encodeLinesEnvelope('site-1', 1, 'b', ['{"n":2}', '{"n":3}'], [22, 33]),
+    ]);
+
+    const persons = decode(value).map((entry) =>
+      entry.ok && entry.format === 'lines' ? entry.envelope.persons : undefined,
+    );
+    expect(persons).toEqual([[11], [22, 33]]);
   });
 
   it('round-trips any JSON operations, newlines and multi-byte text included', () => {
@@ -136,19 +149,101 @@ describe('operations message, lines format', () => {
     expect(() => encodeLinesEnvelope('site-1', 1, 'r', [], [])).toThrow(/at least one operation/);
   });
 
-  it('keeps envelopes before a short one and fails the rest', () => {
+  it('keeps envelopes before a cut one and fails the rest', () => {
     const good = linesOf([IDENTIFY]);
-    const short = linesOf([IDENTIFY, EVENT], 'site-2').split('\n').slice(0, 2).join('\n');
-    const decoded = decode(joinLinesEnvelopes([good, short]));
+    const cut = linesOf([IDENTIFY, EVENT], 'site-2').split('\n').slice(0, 2).join('\n');
+    const decoded = decode(joinLinesEnvelopes([good, cut]));
+    const lineBytes = Buffer.byteLength(JSON.stringify(IDENTIFY));
+    const headerBytes = Buffer.byteLength(`${JSON.stringify(IDENTIFY)}\n${JSON.stringify(EVENT)}`);
 
     expect(decoded.map((entry) => entry.ok)).toEqual([true, false]);
     expect(failures(decoded)).toEqual([
       {
         workspace: 'site-2',
-        message: 'envelope is missing operations: header count 2, found 1',
-        content: short,
+        message: `envelope header gives ${headerBytes} bytes of operations, but only ${lineBytes} follow it`,
+        content: cut,
       },
     ]);
+  });
+
+  it('fails only the envelope whose count differs from its lines', () => {
+    const header = (count: number, lines: string[]) =>
+      JSON.stringify({
+        count,
+        bytes: Buffer.byteLength(lines.join('\n')),
+        workspace: 'site-2',
+        acceptedAt: 1,
+        requestId: 'r',
+        persons: Array.from({ length: count }, () => 1),
+      });
+    const two = [JSON.stringify(IDENTIFY), JSON.stringify(EVENT)];
+    const tooMany = `${header(3, two)}\n${two.join('\n')}`;
+    const tooFew = `${header(1, two)}\n${two.join('\n')}`;
+    const decoded = decode(
+      joinLinesEnvelopes([
+        linesOf([IDENTIFY]),
+        tooMany,
+        linesOf([EVENT]),
+        tooFew,
+        linesOf([EVENT]),
+      ]),
+    );
+
+    expect(decoded.map((entry) => entry.ok)).toEqual([true, false, true, false, true]);
+    expect(failures(decoded)).toEqual([
+      {
+        workspace: 'site-2',
+        message: `envelope header gives 3 operations, but its ${Buffer.byteLength(two.join('\n'))} bytes contain 2 lines`,
+        content: tooMany,
+      },
+      {
+        workspace: 'site-2',
+        message: `envelope header gives 1 operations, but its ${Buffer.byteLength(two.join('\n'))} bytes contain 2 lines`,
+        content: tooFew,
+      },
+    ]);
+  });
+
+  it('fails the rest when the byte count ends inside a line', () => {
+    const text = JSON.stringify(IDENTIFY);
+    const header = {
+      count: 1,
+      bytes: 5,
+      workspace: 's',
+      acceptedAt: 1,
+      requestId: 'r',
+      persons: [1],
+    };
+    const value = `${linesOf([EVENT])}\n${JSON.stringify(header)}\n${text}`;
+    const decoded = decode(value);
+
+    expect(decoded.map((entry) => entry.ok)).toEqual([true, false]);
+    expect(failures(decoded)[0]?.message).toBe(
+      'envelope header gives 5 bytes of operations, but no newline follows them',
+    );
+  });
+
+  it('fails the rest after a bad first header', () => {
+    const bad = JSON.stringify({ count: 1, bytes: 2, workspace: 's', acceptedAt: 1, persons: [1] });
+    const value = joinLinesEnvelopes([`${bad}\n{}`, linesOf([EVENT])]);
+    const decoded = decode(value);
+
+    expect(failures(decoded)).toEqual([
+      { workspace: 's', message: 'envelope header lacks a requestId', content: value },
+    ]);
+  });
+
+  it('accepts one trailing newline', () => {
+    const decoded = decode(`${linesOf([IDENTIFY])}\n`);
+
+    expect(decoded.map((entry) => entry.ok)).toEqual([true]);
+  });
+
+  it('fails what follows an empty line between envelopes', () => {
+    const decoded = decode(`${linesOf([IDENTIFY])}\n\n${linesOf([EVENT])}`);
+
+    expect(decoded.map((entry) => entry.ok)).toEqual([true, false]);
+    expect(failures(decoded)[0]?.message).toBe('text after an envelope is not an envelope header');
   });
 
   it('fails what follows an envelope when it is not a header', () => {
@@ -165,20 +260,30 @@ describe('operations message, lines format', () => {
     ]);
   });
 
+  const LINE = JSON.stringify(IDENTIFY);
+  const BYTES = Buffer.byteLength(LINE);
+  const HEADER = {
+    count: 1,
+    bytes: BYTES,
+    workspace: 's',
+    acceptedAt: 1,
+    requestId: 'r',
+    persons: [1],
+  };
+
   it.each([
-    [{ count: 0, workspace: 's', acceptedAt: 1, requestId: 'r', persons: [] }, 'positive whole'],
-    [{ count: 1.5, workspace: 's', acceptedAt: 1, requestId: 'r', persons: [1] }, 'positive whole'],
-    [{ count: 1, workspace: '', acceptedAt: 1, requestId: 'r', persons: [1] }, 'workspace'],
-    [{ count: 1, workspace: 's', acceptedAt: '1', requestId: 'r', persons: [1] }, 'acceptedAt'],
-    [{ count: 1, workspace: 's', acceptedAt: 1, persons: [1] }, 'requestId'],
-    [{ count: 1, workspace: 's', acceptedAt: 1, requestId: 'r', persons: [] }, 'person hash'],
-    [{ count: 1, workspace: 's', acceptedAt: 1, requestId: 'r', persons: [-1] }, 'person hash'],
-    [
-      { count: 1, workspace: 's', acceptedAt: 1, requestId: 'r', persons: [2 ** 32] },
-      'person hash',
-    ],
+    [{ ...HEADER, count: 0, persons: [] }, 'positive whole count'],
+    [{ ...HEADER, count: 1.5 }, 'positive whole count'],
+    [{ ...HEADER, bytes: undefined }, 'whole byte count'],
+    [{ ...HEADER, bytes: -1 }, 'whole byte count'],
+    [{ ...HEADER, workspace: '' }, 'workspace'],
+    [{ ...HEADER, acceptedAt: '1' }, 'acceptedAt'],
+    [{ ...HEADER, requestId: undefined }, 'requestId'],
+    [{ ...HEADER, persons: [] }, 'person hash'],
+    [{ ...HEADER, persons: [-1] }, 'person hash'],
+    [{ ...HEADER, persons: [2 ** 32] }, 'person hash'],
   ])('fails the header %j', (header, problem) => {
-    const text = `${JSON.stringify(header)}\n${JSON.stringify(IDENTIFY)}`;
+    const text = `${JSON.stringify(header)}\n${LINE}`;
     const [entry, ...others] = decode(text);
 
     expect(others).toEqual([]);
@@ -187,17 +292,14 @@ describe('operations message, lines format', () => {
     expect(failures([entry as DecodedEnvelope])[0]?.content).toBe(text);
   });
 
-  it('treats an empty line as an operation for the batcher to reject', () => {
-    const header = { count: 2, workspace: 's', acceptedAt: 1, requestId: 'r', persons: [1, 2] };
-    const [entry] = decode(`${JSON.stringify(header)}\n\n${JSON.stringify(IDENTIFY)}`);
+  it('passes an empty line on for the batcher to reject', () => {
+    const header = { ...HEADER, count: 2, bytes: BYTES + 1, persons: [1, 2] };
+    const [entry] = decode(`${JSON.stringify(header)}\n\n${LINE}`);
 
     if (!entry?.ok || entry.format !== 'lines') {
       throw new Error(`expected a lines envelope, got ${JSON.stringify(entry)}`);
     }
-    expect(entry.envelope.operations.map((text) => text.toString('utf8'))).toEqual([
-      '',
-      JSON.stringify(IDENTIFY),
-    ]);
+    expect(entry.envelope.operations.map((text) => text.toString('utf8'))).toEqual(['', LINE]);
   });
 });
 

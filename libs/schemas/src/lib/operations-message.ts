@@ -6,17 +6,19 @@ import { fail, isPlainObject, ok, tooLarge, type Parsed } from './validation-err
  * Messages of the operations topic come in two formats.
  *
  * Lines, written by the gateway for operations it has checked: one or more
- * envelopes, each a header line and then one line of JSON text per operation,
- * with a newline between all lines and none at the end.
+ * envelopes separated by a newline, each a header line and then one line of
+ * JSON text per operation.
  *
- *     {"count":2,"workspace":"site-1","acceptedAt":1764900000000,"requestId":"01KB...","persons":[2851307223,1294726046]}
+ *     {"count":2,"bytes":181,"workspace":"site-1","acceptedAt":1764900000000,"requestId":"01KB...","persons":[2851307223,1294726046]}
  *     {"type":"person","action":"identify","identifiers":{"id":"42"},"attributes":{"plan":"pro"}}
  *     {"type":"person","action":"event","identifiers":{"id":"42"},"name":"upgraded","id":"01KB..."}
  *
- * JSON text never contains a raw newline, so a reader finds each operation's
- * bytes without parsing them, and the batcher copies them into a batch body
- * as they are. `persons` holds `hashPerson` of each operation's person key,
- * in line order.
+ * `bytes` is the size of the operation lines with the newlines between them,
+ * and `persons` the `hashPerson` of each operation's person key, in line
+ * order. `JSON.stringify` output contains no raw newline, so a reader finds
+ * each operation's bytes without parsing them, and the batcher copies them
+ * into a batch body as they are. An envelope whose lines do not match its
+ * count fails alone, because the byte count gives where the next one starts.
  *
  * JSON, written by the replay command and by earlier gateways: an
  * `OperationEnvelope` or an array of them. The batcher checks these
@@ -56,10 +58,11 @@ export function encodeLinesEnvelope(
       `an envelope needs one person hash per operation and at least one operation, got ${operations.length} operations and ${persons.length} hashes`,
     );
   }
+  const lines = operations.join('\n');
   return (
-    `{"count":${operations.length},"workspace":${JSON.stringify(workspace)},` +
-    `"acceptedAt":${acceptedAt},"requestId":${JSON.stringify(requestId)},` +
-    `"persons":[${persons.join(',')}]}\n${operations.join('\n')}`
+    `{"count":${operations.length},"bytes":${Buffer.byteLength(lines, 'utf8')},` +
+    `"workspace":${JSON.stringify(workspace)},"acceptedAt":${acceptedAt},` +
+    `"requestId":${JSON.stringify(requestId)},"persons":[${persons.join(',')}]}\n${lines}`
   );
 }
 
@@ -69,9 +72,10 @@ export function joinLinesEnvelopes(values: readonly string[]): string {
 }
 
 /**
- * Decodes a message of either format. Envelopes before a fault are returned
- * as decoded. The fault, and everything after it that cannot be separated
- * from it, become one failed entry.
+ * Decodes a message of either format. An envelope whose lines do not match
+ * its count fails alone. A header that cannot be read, or a byte count that
+ * does not end at a newline, ends decoding: the rest of the message becomes
+ * one failed entry, after the envelopes decoded before it.
  */
 export function decodeOperationsMessage(value: Buffer): DecodedEnvelope[] {
   if (value.length === 0) {
@@ -99,36 +103,23 @@ export function decodeOperationsMessage(value: Buffer): DecodedEnvelope[] {
       decoded.push(rest(value, position, workspaceOf(parsed), header));
       return decoded;
     }
-    const operations: Buffer[] = [];
-    let next = headerEnd + 1;
-    while (operations.length < header.count && next < value.length) {
-      const end = lineEnd(value, next);
-      operations.push(value.subarray(next, end));
-      next = end + 1;
-    }
-    if (operations.length < header.count) {
-      decoded.push(
-        rest(
-          value,
-          position,
-          header.workspace,
-          `envelope is missing operations: header count ${header.count}, found ${operations.length}`,
-        ),
-      );
+    const start = headerEnd + 1;
+    const end = start + header.bytes;
+    const overrun = boundaryProblem(value, start, header.bytes);
+    if (overrun !== undefined) {
+      decoded.push(rest(value, position, header.workspace, overrun));
       return decoded;
     }
-    decoded.push({
-      ok: true,
-      format: 'lines',
-      envelope: {
-        workspace: header.workspace,
-        acceptedAt: header.acceptedAt,
-        requestId: header.requestId,
-        operations,
-        persons: header.persons,
-      },
-    });
-    position = next;
+    const operations = splitLines(value, start, end);
+    if (operations.length === header.count) {
+      const { workspace, acceptedAt, requestId, persons } = header;
+      const envelope = { workspace, acceptedAt, requestId, operations, persons };
+      decoded.push({ ok: true, format: 'lines', envelope });
+    } else {
+      const message = `envelope header gives ${header.count} operations, but its ${header.bytes} bytes contain ${operations.length} lines`;
+      decoded.push(failed(header.workspace, value.toString('utf8', position, end), message));
+    }
+    position = end + 1;
   }
   return decoded;
 }
@@ -174,6 +165,7 @@ export function parseOperationsMessage(value: Buffer | string): OperationEnvelop
 
 interface LinesHeader {
   count: number;
+  bytes: number;
   workspace: string;
   acceptedAt: number;
   requestId: string;
@@ -187,9 +179,12 @@ function isLinesHeader(value: unknown): value is Partial<LinesHeader> & { count:
 
 /** Returns the header, or what is wrong with it. */
 function checkHeader(header: Partial<LinesHeader>): LinesHeader | string {
-  const { count, workspace, acceptedAt, requestId, persons } = header;
+  const { count, bytes, workspace, acceptedAt, requestId, persons } = header;
   if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) {
     return 'envelope header needs a positive whole count';
+  }
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) {
+    return 'envelope header needs a whole byte count';
   }
   if (typeof workspace !== 'string' || workspace === '' || typeof acceptedAt !== 'number') {
     return 'envelope header lacks a workspace or acceptedAt';
@@ -204,7 +199,7 @@ function checkHeader(header: Partial<LinesHeader>): LinesHeader | string {
   ) {
     return 'envelope header needs one 32-bit person hash per operation';
   }
-  return { count, workspace, acceptedAt, requestId, persons };
+  return { count, bytes, workspace, acceptedAt, requestId, persons };
 }
 
 function decodeJsonMessage(value: Buffer): DecodedEnvelope[] {
@@ -249,6 +244,33 @@ function decodeJsonEnvelope(value: unknown): DecodedEnvelope {
       operations,
     },
   };
+}
+
+/** Returns why `bytes` from `start` do not end at the message's end or a newline, if they do not. */
+function boundaryProblem(value: Buffer, start: number, bytes: number): string | undefined {
+  const end = start + bytes;
+  if (end > value.length) {
+    return `envelope header gives ${bytes} bytes of operations, but only ${value.length - start} follow it`;
+  }
+  if (end < value.length && value[end] !== NEWLINE) {
+    return `envelope header gives ${bytes} bytes of operations, but no newline follows them`;
+  }
+  return undefined;
+}
+
+/** Returns the lines of `value` from `start` to `end`, as views. */
+function splitLines(value: Buffer, start: number, end: number): Buffer[] {
+  const lines: Buffer[] = [];
+  let from = start;
+  for (;;) {
+    const newline = value.indexOf(NEWLINE, from);
+    if (newline === -1 || newline >= end) {
+      lines.push(value.subarray(from, end));
+      return lines;
+    }
+    lines.push(value.subarray(from, newline));
+    from = newline + 1;
+  }
 }
 
 function lineEnd(value: Buffer, from: number): number {

@@ -1,0 +1,190 @@
+import type { Consumer, EachBatchPayload, Message } from 'kafkajs';
+import {
+  decodePersonHashes,
+  encodeLinesEnvelope,
+  hashPerson,
+  Headers,
+  joinLinesEnvelopes,
+  type DeadLetter,
+} from '@cio-pipeline/schemas';
+import { readBatcherConfig } from '../config/batcher-config';
+import type { OrderedWriter } from '../output/ordered-writer';
+import { BatcherService } from './batcher.service';
+
+const TOPIC = 'operations';
+
+/** Records writes and calls their callbacks only when released, as Kafka acknowledges. */
+class HeldWriter {
+  readonly written: { topic: string; message: Message }[] = [];
+  private held: (() => void)[] = [];
+  readonly pendingBytes = 0;
+
+  write(topic: string, message: Message, _bytes: number, onWritten: () => void): void {
+    this.written.push({ topic, message });
+    this.held.push(onWritten);
+  }
+
+  release(): void {
+    const held = this.held;
+    this.held = [];
+    held.forEach((onWritten) => {
+      onWritten();
+    });
+  }
+
+  idle(): Promise<void> {
+    this.release();
+    return Promise.resolve();
+  }
+
+  of(topic: string): Message[] {
+    return this.written.filter((entry) => entry.topic === topic).map((entry) => entry.message);
+  }
+}
+
+function event(person: string, name: string): string {
+  return JSON.stringify({ type: 'person', action: 'event', identifiers: { id: person }, name });
+}
+
+function lines(operations: string[], persons: string[], requestId = 'r'): string {
+  return encodeLinesEnvelope(
+    'site-1',
+    1_000,
+    requestId,
+    operations,
+    persons.map((person) => hashPerson(`id:${person}`)),
+  );
+}
+
+function payloadOf(values: string[], resolveOffset: jest.Mock): EachBatchPayload {
+  return {
+    batch: {
+      topic: TOPIC,
+      partition: 0,
+      messages: values.map((value, offset) => ({
+        offset: String(offset),
+        key: null,
+        value: Buffer.from(value, 'utf8'),
+        timestamp: '0',
+        attributes: 0,
+        headers: {},
+      })),
+    },
+    isRunning: () => true,
+    isStale: () => false,
+    heartbeat: () => Promise.resolve(),
+    resolveOffset,
+  } as unknown as EachBatchPayload;
+}
+
+describe('BatcherService', () => {
+  const config = readBatcherConfig({ KAFKA_BROKERS: '127.0.0.1:9092', BATCHER_LINGER_MS: '60000' });
+  const batchesTopic = config.kafka.topics.batches.name;
+  const deadLetterTopic = config.kafka.topics.deadLetters.name;
+  let writer: HeldWriter;
+  let service: BatcherService;
+  let commitOffsets: jest.Mock;
+  let consumer: Consumer;
+
+  beforeEach(() => {
+    writer = new HeldWriter();
+    service = new BatcherService(config, writer as unknown as OrderedWriter);
+    commitOffsets = jest.fn(() => Promise.resolve());
+    consumer = { commitOffsets } as unknown as Consumer;
+  });
+
+  afterEach(async () => {
+    await service.flushAll();
+  });
+
+  /** Lets the commit that a completed write schedules with setImmediate run. */
+  async function settle(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  function deadLetters(): DeadLetter[] {
+    return writer
+      .of(deadLetterTopic)
+      .map((message) => JSON.parse(String(message.value)) as DeadLetter);
+  }
+
+  it('packs joined envelopes in order with their person hashes', async () => {
+    const value = joinLinesEnvelopes([
+      lines([event('a', 'one')], ['a'], 'first'),
+      lines([event('b', 'two'), event('a', 'three')], ['b', 'a'], 'second'),
+    ]);
+
+    await service.consume(payloadOf([value], jest.fn()), consumer);
+    await service.flushAll();
+
+    const [batch, ...others] = writer.of(batchesTopic);
+    expect(others).toEqual([]);
+    const body = JSON.parse(String(batch?.value)) as { batch: { name: string }[] };
+    expect(body.batch.map((operation) => operation.name)).toEqual(['one', 'two', 'three']);
+    const hashes = decodePersonHashes(String(batch?.headers?.[Headers.personHashes]));
+    expect([...hashes].sort()).toEqual([hashPerson('id:a'), hashPerson('id:b')].sort());
+    expect(batch?.headers?.[Headers.operationCount]).toBe('3');
+  });
+
+  it('commits a message only after all its parts are written', async () => {
+    const oversized = event('a', 'n'.repeat(config.maxOperationBytes));
+    const cut = lines([event('c', 'five'), event('c', 'six')], ['c', 'c'])
+      .split('\n')
+      .slice(0, 2)
+      .join('\n');
+    const linesMessage = joinLinesEnvelopes([
+      lines([event('a', 'one')], ['a']),
+      lines([oversized, '{"not":"closed"', event('b', 'two')], ['a', 'b', 'b']),
+      cut,
+    ]);
+    const jsonMessage = JSON.stringify({
+      workspace: 'site-1',
+      acceptedAt: 1_000,
+      requestId: 'json',
+      operations: [JSON.parse(event('d', 'three')), { type: 'person', action: 'fly' }],
+    });
+    const resolveOffset = jest.fn();
+
+    await service.consume(
+      payloadOf([linesMessage, jsonMessage, 'not JSON'], resolveOffset),
+      consumer,
+    );
+    writer.release();
+    await settle();
+
+    // Dead letters are written, but both messages still have operations in
+    // the open batch, so no commit moves past the first message.
+    const committed = () =>
+      commitOffsets.mock.calls.map(([offsets]) => (offsets as { offset: string }[])[0]?.offset);
+    expect(resolveOffset.mock.calls).toEqual([['0'], ['1'], ['2']]);
+    expect(committed().filter((offset) => offset !== '0')).toEqual([]);
+    expect(deadLetters().map((letter) => letter.error.reason)).toEqual([
+      'too_large',
+      'invalid_type',
+      'invalid_message',
+      'invalid_value',
+      'invalid_message',
+    ]);
+
+    await service.flushAll();
+
+    expect(commitOffsets).toHaveBeenLastCalledWith([{ topic: TOPIC, partition: 0, offset: '3' }]);
+    const body = JSON.parse(String(writer.of(batchesTopic)[0]?.value)) as {
+      batch: { name: string }[];
+    };
+    expect(body.batch.map((operation) => operation.name)).toEqual(['one', 'two', 'three']);
+  });
+
+  it('dead-letters a rejected line as JSON when it parses', async () => {
+    const oversized = event('a', 'n'.repeat(config.maxOperationBytes));
+    const value = lines([oversized, '{"not":"closed"'], ['a', 'a']);
+
+    await service.consume(payloadOf([value], jest.fn()), consumer);
+    writer.release();
+
+    const [tooLarge, notClosed] = deadLetters();
+    expect(tooLarge?.operation).toEqual(JSON.parse(oversized));
+    expect(notClosed?.operation).toBe('{"not":"closed"');
+  });
+});
