@@ -20,13 +20,15 @@ export function kafkaBrokers(): string[] {
  * topic prefix. By default the sandbox keeps no operations
  * (SANDBOX_RETENTION_OPERATIONS=0) because most load tests read only its
  * counters, and millions of stored operations would grow its memory for
- * nothing. `retainedOperations` keeps that many for runs that read them.
- * After SIGINT or SIGTERM it starts nothing and raises an error.
+ * nothing. `retainedOperations` keeps that many for runs that read them, and
+ * `env` adds settings per service, such as `{ batcher: { ... } }`. After
+ * SIGINT or SIGTERM it starts nothing and raises an error.
  */
 export async function startLoadStack(
   namespace: string,
   workspaces: StackWorkspace[],
   retainedOperations = 0,
+  env: Record<string, Record<string, string>> = {},
 ): Promise<Stack> {
   stopStacksOnSignal(process, (code) => process.exit(code));
   const sandboxEnv = { SANDBOX_RETENTION_OPERATIONS: String(retainedOperations) };
@@ -37,7 +39,7 @@ export async function startLoadStack(
       kafkaBrokers: kafkaBrokers().join(','),
       namespace,
       workspaces,
-      env: { sandbox: sandboxEnv, 'sandbox-eu': sandboxEnv },
+      env: { ...env, sandbox: sandboxEnv, 'sandbox-eu': sandboxEnv },
     }),
   );
 }

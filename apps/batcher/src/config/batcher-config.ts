@@ -14,6 +14,8 @@ export interface BatcherConfig {
   maxOperationBytes: number;
   /** How long a workspace's first buffered operation waits for the batch to fill. */
   lingerMs: number;
+  /** Most batches of one workspace filled at once, each for a disjoint set of people. */
+  maxLanes: number;
   /** Buffered and unwritten bytes past which consumption pauses. */
   maxBufferedBytes: number;
   partitionsConsumedConcurrently: number;
@@ -37,6 +39,7 @@ export function readBatcherConfig(environment: NodeJS.ProcessEnv = process.env):
       },
     ),
     lingerMs: env.number('BATCHER_LINGER_MS', 250, { min: 0, max: 60_000 }),
+    maxLanes: env.number('BATCHER_MAX_LANES', 8, { min: 1, max: 64 }),
     maxBufferedBytes: env.number('BATCHER_MAX_BUFFERED_BYTES', 64 * 1024 * 1024, {
       min: 1024 * 1024,
     }),

@@ -1,4 +1,4 @@
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { metricsRegistry } from '@cio-pipeline/health';
 
 const registers = [metricsRegistry];
@@ -20,6 +20,12 @@ export const batcherMetrics = {
     name: 'cio_batcher_batch_operations',
     help: 'Operations in each batch written',
     buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 4000],
+    registers,
+  }),
+  lanes: new Gauge({
+    name: 'cio_batcher_lanes',
+    help: 'Batches of a workspace filled at once, each for a disjoint set of people',
+    labelNames: ['workspace'],
     registers,
   }),
   deadLetters: new Counter({

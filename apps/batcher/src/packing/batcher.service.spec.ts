@@ -10,6 +10,7 @@ import {
 import { readBatcherConfig } from '../config/batcher-config';
 import type { OrderedWriter } from '../output/ordered-writer';
 import { BatcherService } from './batcher.service';
+import { STABLE_WINDOWS } from './lanes';
 
 const TOPIC = 'operations';
 
@@ -186,5 +187,121 @@ describe('BatcherService', () => {
     const [tooLarge, notClosed] = deadLetters();
     expect(tooLarge?.operation).toEqual(JSON.parse(oversized));
     expect(notClosed?.operation).toBe('{"not":"closed"');
+  });
+});
+
+describe('BatcherService lanes', () => {
+  const config = readBatcherConfig({
+    KAFKA_BROKERS: '127.0.0.1:9092',
+    BATCHER_LINGER_MS: '100',
+    BATCHER_MAX_LANES: '4',
+    CIO_MAX_BATCH_BYTES: '2048',
+    CIO_MAX_OPERATION_BYTES: '256',
+  });
+  const batchesTopic = config.kafka.topics.batches.name;
+
+  beforeEach(() => {
+    jest.useFakeTimers({ now: 0 });
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('keeps each person in order while lanes change', async () => {
+    const writer = new HeldWriter();
+    const service = new BatcherService(config, writer as unknown as OrderedWriter);
+    const consumer = { commitOffsets: jest.fn(() => Promise.resolve()) } as unknown as Consumer;
+    const people = Array.from({ length: 24 }, (_, i) => `p${i}`);
+    const next = new Map(people.map((person) => [person, 0]));
+    const seen: number[] = [];
+    // Rounds of 120 operations 50 ms apart, about 8 full batches per 100 ms
+    // window, then quiet rounds. Batches stay open across rounds, so lane
+    // counts change while some are open.
+    const rounds = [
+      ...Array.from({ length: 16 }, () => 120),
+      ...Array.from({ length: 14 }, () => 10),
+    ];
+    for (const [round, count] of rounds.entries()) {
+      const operations: string[] = [];
+      const persons: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const person = people[(round * 7 + i) % people.length] ?? 'p0';
+        const sequence = next.get(person) ?? 0;
+        next.set(person, sequence + 1);
+        operations.push(event(person, `${person}:${sequence}`));
+        persons.push(person);
+      }
+      await service.consume(payloadOf([lines(operations, persons)], jest.fn()), consumer);
+      seen.push(service.lanesOf('site-1'));
+      jest.advanceTimersByTime(50);
+    }
+    await service.flushAll();
+
+    expect(Math.max(...seen)).toBe(4);
+    expect(seen.at(-1)).toBe(1);
+    const last = new Map<string, number>();
+    const outOfOrder: string[] = [];
+    for (const message of writer.of(batchesTopic)) {
+      const body = JSON.parse(String(message.value)) as { batch: { name: string }[] };
+      for (const { name } of body.batch) {
+        const [person = '', sequence = ''] = name.split(':');
+        if (Number(sequence) !== (last.get(person) ?? -1) + 1) {
+          outOfOrder.push(name);
+        }
+        last.set(person, Number(sequence));
+      }
+    }
+    expect(outOfOrder).toEqual([]);
+    expect([...last.values()].reduce((sum, value) => sum + value + 1, 0)).toBe(
+      rounds.reduce((sum, count) => sum + count, 0),
+    );
+  });
+
+  it('writes open batches before a person moves lane', async () => {
+    const writer = new HeldWriter();
+    const service = new BatcherService(config, writer as unknown as OrderedWriter);
+    const consumer = { commitOffsets: jest.fn(() => Promise.resolve()) } as unknown as Consumer;
+    const named = (lane: number) =>
+      Array.from({ length: 100 }, (_, i) => `person-${i}`).find(
+        (name) => hashPerson(`id:${name}`) % 2 === lane,
+      ) ?? '';
+    const second = named(1);
+    const send = async (operations: [string, string][]) => {
+      const message = lines(
+        operations.map(([person, name]) => event(person, name)),
+        operations.map(([person]) => person),
+      );
+      await service.consume(payloadOf([message], jest.fn()), consumer);
+    };
+    const filler = (count: number, tag: string) =>
+      Array.from({ length: count }, (_, i): [string, string] => ['filler', `${tag}-${i}`]);
+
+    // 0 to 300 ms: over two full batches per window, so 2 lanes from 400 ms.
+    for (let window = 0; window < STABLE_WINDOWS; window++) {
+      await send(filler(60, `ramp-${window}`));
+      jest.advanceTimersByTime(100);
+    }
+    // 400 to 700 ms: quiet windows, so 1 lane again from 800 ms.
+    for (let window = 0; window < STABLE_WINDOWS; window++) {
+      await send([['filler', `quiet-${window}`]]);
+      jest.advanceTimersByTime(window < STABLE_WINDOWS - 1 ? 100 : 50);
+    }
+    // 750 ms: `second` opens a batch written at 850 ms.
+    await send([[second, 'second:0']]);
+    jest.advanceTimersByTime(50);
+    // 800 ms: `second` moves lane, into a batch that fills and is written at once.
+    await send([[second, 'second:1'], ...filler(30, 'fill')]);
+    await service.flushAll();
+
+    expect(service.lanesOf('site-1')).toBe(1);
+    const names = writer
+      .of(batchesTopic)
+      .flatMap(
+        (message) => (JSON.parse(String(message.value)) as { batch: { name: string }[] }).batch,
+      )
+      .map((operation) => operation.name)
+      .filter((name) => name.startsWith('second'));
+    expect(names).toEqual(['second:0', 'second:1']);
   });
 });

@@ -22,8 +22,14 @@ import { BATCHER_CONFIG, type BatcherConfig } from '../config/batcher-config';
 import { batcherMetrics } from '../metrics/batcher-metrics';
 import { OrderedWriter } from '../output/ordered-writer';
 import { BatchBuffer, type PackedBatch, type Source } from './batch-buffer';
+import { LaneSplitter } from './lanes';
 
 export const BATCH_WRITER = Symbol('BATCH_WRITER');
+
+interface OpenBatch {
+  buffer: BatchBuffer;
+  timer: NodeJS.Timeout;
+}
 
 /**
  * Packs operations into `/api/v2/batch` bodies per workspace. A batch is
@@ -36,8 +42,9 @@ export const BATCH_WRITER = Symbol('BATCH_WRITER');
 @Injectable()
 export class BatcherService {
   private readonly logger = new Logger(BatcherService.name);
-  private readonly buffers = new Map<string, BatchBuffer>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Each workspace's open batches by lane, in the order they were opened. */
+  private readonly open = new Map<string, Map<number, OpenBatch>>();
+  private readonly lanes: LaneSplitter;
   private readonly offsets = new Map<number, PartitionOffsets>();
   private readonly committed = new Map<number, number>();
   private readonly limits: TrackLimits;
@@ -51,6 +58,16 @@ export class BatcherService {
     @Inject(BATCH_WRITER) private readonly writer: OrderedWriter,
   ) {
     this.limits = { ...DEFAULT_TRACK_LIMITS, maxOperationBytes: config.maxOperationBytes };
+    this.lanes = new LaneSplitter({
+      windowMs: config.lingerMs,
+      fullBatchBytes: config.maxBatchBytes,
+      maxLanes: config.maxLanes,
+      onChange: (workspace, lanes) => {
+        this.logger.debug({ message: 'lane count changed', workspace, lanes });
+        batcherMetrics.lanes.set({ workspace }, lanes);
+        this.flushWorkspace(workspace);
+      },
+    });
   }
 
   /** Handles one fetched batch of the operations topic. */
@@ -85,8 +102,8 @@ export class BatcherService {
 
   /** Writes every buffered batch and waits until Kafka has them; used on shutdown. */
   async flushAll(): Promise<void> {
-    for (const workspace of [...this.buffers.keys()]) {
-      this.flush(workspace);
+    for (const workspace of [...this.open.keys()]) {
+      this.flushWorkspace(workspace);
     }
     await this.writer.idle();
     await this.commit();
@@ -100,6 +117,11 @@ export class BatcherService {
         this.committed.delete(partition);
       }
     }
+  }
+
+  /** Returns how many batches of the workspace are filled at once. */
+  lanesOf(workspace: string): number {
+    return this.lanes.lanesOf(workspace);
   }
 
   bufferedByteCount(): number {
@@ -165,7 +187,8 @@ export class BatcherService {
     source: Source,
     requestId: string,
   ): void {
-    const buffer = this.bufferFor(workspace, text.length);
+    const lane = this.lanes.laneOf(workspace, personHash, text.length);
+    const buffer = this.bufferFor(workspace, lane, text.length);
     const before = buffer.bytes;
     buffer.add(text, personHash, acceptedAt, source, requestId);
     this.bufferedBytes += buffer.bytes - before;
@@ -188,35 +211,48 @@ export class BatcherService {
     );
   }
 
-  /** Returns the workspace's open batch, writing the current one first when `bytes` would not fit. */
-  private bufferFor(workspace: string, bytes: number): BatchBuffer {
-    const current = this.buffers.get(workspace);
-    if (current !== undefined && current.fits(bytes)) {
-      return current;
+  /** Returns the lane's open batch, writing the current one first when `bytes` would not fit. */
+  private bufferFor(workspace: string, lane: number, bytes: number): BatchBuffer {
+    const current = this.open.get(workspace)?.get(lane);
+    if (current?.buffer.fits(bytes)) {
+      return current.buffer;
     }
     if (current !== undefined) {
-      this.flush(workspace);
+      this.flush(workspace, lane);
     }
     const buffer = new BatchBuffer(workspace, this.config.maxBatchBytes);
-    this.buffers.set(workspace, buffer);
-    this.startLinger(workspace);
+    const timer = setTimeout(() => {
+      this.flush(workspace, lane);
+    }, this.config.lingerMs);
+    let lanes = this.open.get(workspace);
+    if (lanes === undefined) {
+      lanes = new Map();
+      this.open.set(workspace, lanes);
+    }
+    lanes.set(lane, { buffer, timer });
     return buffer;
   }
 
-  private startLinger(workspace: string): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(workspace);
-      this.flush(workspace);
-    }, this.config.lingerMs);
-    this.timers.set(workspace, timer);
+  /** Writes the workspace's open batches in the order they were opened. */
+  private flushWorkspace(workspace: string): void {
+    for (const lane of [...(this.open.get(workspace)?.keys() ?? [])]) {
+      this.flush(workspace, lane);
+    }
   }
 
-  private flush(workspace: string): void {
-    clearTimeout(this.timers.get(workspace));
-    this.timers.delete(workspace);
-    const buffer = this.buffers.get(workspace);
-    this.buffers.delete(workspace);
-    if (buffer === undefined || buffer.count === 0) {
+  private flush(workspace: string, lane: number): void {
+    const lanes = this.open.get(workspace);
+    const entry = lanes?.get(lane);
+    if (lanes === undefined || entry === undefined) {
+      return;
+    }
+    clearTimeout(entry.timer);
+    lanes.delete(lane);
+    if (lanes.size === 0) {
+      this.open.delete(workspace);
+    }
+    const buffer = entry.buffer;
+    if (buffer.count === 0) {
       return;
     }
     const batch = buffer.take();
