@@ -16,9 +16,9 @@ import { TrafficGenerator } from '../workload/generator';
  * Measures delivery when Customer.io responds slowly. The sender never has two
  * batches about the same person in flight, so one batcher lane delivers at
  * most one batch per response time. The run feeds one workspace the same
- * open-loop batch calls twice, once with one lane (BATCHER_MAX_LANES=1) and
- * once with the batcher's default, while the sandbox responds to every call
- * after LANES_LATENCY_MS, and prints the delivered rate of each.
+ * open-loop batch calls twice, once with one lane (BATCHER_MAX_LANES=1, the
+ * default) and once with LANES_MAX_LANES, while the sandbox responds to every
+ * call after LANES_LATENCY_MS, and prints the delivered rate of each.
  */
 
 interface LanesSettings {
@@ -26,6 +26,7 @@ interface LanesSettings {
   seconds: number;
   latencyMs: number;
   timeoutSeconds: number;
+  maxLanes: number;
 }
 
 interface LanesResult {
@@ -65,6 +66,7 @@ function readSettings(env: NodeJS.ProcessEnv): LanesSettings {
     seconds: read('LANES_SECONDS', 20, SKIP_SECONDS + 1),
     latencyMs: read('LANES_LATENCY_MS', 200, 0),
     timeoutSeconds: read('LANES_TIMEOUT_SECONDS', 180, 1),
+    maxLanes: read('LANES_MAX_LANES', 8, 2),
   };
 }
 
@@ -157,7 +159,12 @@ async function main(): Promise<number> {
   try {
     const results = [
       await measure('one lane', `${namespace}one-`, { BATCHER_MAX_LANES: '1' }, settings),
-      await measure('default lanes', `${namespace}default-`, {}, settings),
+      await measure(
+        `${settings.maxLanes} lanes`,
+        `${namespace}lanes-`,
+        { BATCHER_MAX_LANES: String(settings.maxLanes) },
+        settings,
+      ),
     ];
     process.stdout.write(
       '\n  run            offered ev/s  delivered ev/s  backlog at stop  drain s\n',
@@ -172,7 +179,7 @@ async function main(): Promise<number> {
     if (one !== undefined && lanes !== undefined && one.deliveredPerSecond > 0) {
       const ratio = lanes.deliveredPerSecond / one.deliveredPerSecond;
       process.stdout.write(
-        `  delivered with default lanes / with one lane = ${ratio.toFixed(2)}\n`,
+        `  delivered with ${settings.maxLanes} lanes / with one lane = ${ratio.toFixed(2)}\n`,
       );
     }
     return 0;

@@ -39,7 +39,7 @@ export function readBatcherConfig(environment: NodeJS.ProcessEnv = process.env):
       },
     ),
     lingerMs: env.number('BATCHER_LINGER_MS', 250, { min: 0, max: 60_000 }),
-    maxLanes: env.number('BATCHER_MAX_LANES', 8, { min: 1, max: 64 }),
+    maxLanes: env.number('BATCHER_MAX_LANES', 1, { min: 1, max: 64 }),
     maxBufferedBytes: env.number('BATCHER_MAX_BUFFERED_BYTES', 64 * 1024 * 1024, {
       min: 1024 * 1024,
     }),

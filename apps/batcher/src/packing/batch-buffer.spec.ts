@@ -2,6 +2,12 @@ import { BATCH_ENVELOPE_BYTES, hashPerson } from '@cio-pipeline/schemas';
 import fc from 'fast-check';
 import { BatchBuffer, type Source } from './batch-buffer';
 
+const NO_TRACKER = { complete: () => undefined };
+
+function sourceAt(partition: number, offset: number): Source {
+  return { partition, offset, tracker: NO_TRACKER };
+}
+
 const MAX_BATCH_BYTES = 500 * 1024;
 
 function byteLength(text: string): number {
@@ -24,12 +30,12 @@ function add(
   serialized: string,
   person = 'id:user-1',
   acceptedAt = 1_000,
-  source: Source = { partition: 0, offset: 0 },
+  source: Source = sourceAt(0, 0),
 ): void {
   buffer.add(Buffer.from(serialized, 'utf8'), hashPerson(person), acceptedAt, source);
 }
 
-const SOURCE: Source = { partition: 0, offset: 0 };
+const SOURCE: Source = sourceAt(0, 0);
 
 function bodyOf(buffer: BatchBuffer): string {
   return buffer.take().body.toString('utf8');
@@ -216,11 +222,7 @@ describe('BatchBuffer', () => {
 
     it('keeps sources in order', () => {
       const buffer = new BatchBuffer('site-1', MAX_BATCH_BYTES);
-      const sources = [
-        { partition: 2, offset: 40 },
-        { partition: 0, offset: 7 },
-        { partition: 2, offset: 41 },
-      ];
+      const sources = [sourceAt(2, 40), sourceAt(0, 7), sourceAt(2, 41)];
       sources.forEach((source, index) => {
         add(buffer, operationWith(String(index)), 'id:1', 1_000, source);
       });
@@ -237,11 +239,11 @@ describe('BatchBuffer', () => {
 
     it('starts empty after take', () => {
       const buffer = new BatchBuffer('site-1', MAX_BATCH_BYTES);
-      add(buffer, operationWith('a'), 'id:1', 1_000, { partition: 0, offset: 1 });
+      add(buffer, operationWith('a'), 'id:1', 1_000, sourceAt(0, 1));
       buffer.take();
-      add(buffer, operationWith('b'), 'id:2', 2_000, { partition: 0, offset: 2 });
+      add(buffer, operationWith('b'), 'id:2', 2_000, sourceAt(0, 2));
       const batch = buffer.take();
-      expect(batch.sources).toEqual([{ partition: 0, offset: 2 }]);
+      expect(batch.sources).toEqual([sourceAt(0, 2)]);
       expect([...batch.personHashes]).toEqual([hashPerson('id:2')]);
       expect(batch.oldestAcceptedAt).toBe(2_000);
     });

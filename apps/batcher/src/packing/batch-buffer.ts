@@ -6,10 +6,21 @@ const COMMA = 0x2c;
 /** Body bytes allocated for a new batch; the body doubles as operations arrive. */
 const INITIAL_BODY_BYTES = 16 * 1024;
 
-/** Where an operation came from, so its offset can be committed once it is written. */
+/** Counts the written parts of an input offset. */
+export interface OffsetTracker {
+  complete(offset: number): void;
+}
+
+/**
+ * The input position of an operation, so that its offset is committed once
+ * it is written. `tracker` is the one that counted the offset's parts. After
+ * kafkajs reads the offset again, a new tracker counts the second read, and
+ * parts of the first must not complete it.
+ */
 export interface Source {
   partition: number;
   offset: number;
+  tracker: OffsetTracker;
 }
 
 /** A finished `/api/v2/batch` body with what the sender and the commit need. */

@@ -177,6 +177,52 @@ describe('BatcherService', () => {
     expect(body.batch.map((operation) => operation.name)).toEqual(['one', 'two', 'three']);
   });
 
+  it('commits a read-again offset only by its own parts', async () => {
+    const small = readBatcherConfig({
+      KAFKA_BROKERS: '127.0.0.1:9092',
+      BATCHER_LINGER_MS: '60000',
+      CIO_MAX_BATCH_BYTES: '2048',
+      CIO_MAX_OPERATION_BYTES: '256',
+    });
+    const service = new BatcherService(small, writer as unknown as OrderedWriter);
+    const envelope = (workspace: string, names: string[]) =>
+      encodeLinesEnvelope(
+        workspace,
+        1_000,
+        'r',
+        names.map((name) => event('a', name)),
+        names.map(() => hashPerson('id:a')),
+      );
+    const first = joinLinesEnvelopes([envelope('site-1', ['one']), envelope('site-2', ['two'])]);
+    const overflow = envelope(
+      'site-1',
+      Array.from({ length: 40 }, (_, i) => `more-${i}`),
+    );
+    const messageAt = (offset: number, value: string) => {
+      const payload = payloadOf([value], jest.fn());
+      const [message] = payload.batch.messages;
+      if (message !== undefined) {
+        message.offset = String(offset);
+      }
+      return payload;
+    };
+
+    // kafkajs reads offset 0 again, as after a rebalance, before anything is written.
+    await service.consume(messageAt(0, first), consumer);
+    await service.consume(messageAt(0, first), consumer);
+    // site-1's batch fills and is written; site-2's, with both reads of `two`, is not.
+    await service.consume(messageAt(1, overflow), consumer);
+    writer.release();
+    await settle();
+
+    const committed = commitOffsets.mock.calls.map(
+      ([offsets]) => (offsets as { offset: string }[])[0]?.offset,
+    );
+    expect(writer.of(batchesTopic).length).toBeGreaterThan(0);
+    expect(committed.filter((offset) => offset !== '0')).toEqual([]);
+    await service.flushAll();
+  });
+
   it('dead-letters a rejected line as JSON when it parses', async () => {
     const oversized = event('a', 'n'.repeat(config.maxOperationBytes));
     const value = lines([oversized, '{"not":"closed"'], ['a', 'a']);
@@ -303,5 +349,48 @@ describe('BatcherService lanes', () => {
       .map((operation) => operation.name)
       .filter((name) => name.startsWith('second'));
     expect(names).toEqual(['second:0', 'second:1']);
+  });
+
+  it('writes open batches before lanes are added', async () => {
+    const writer = new HeldWriter();
+    const service = new BatcherService(config, writer as unknown as OrderedWriter);
+    const consumer = { commitOffsets: jest.fn(() => Promise.resolve()) } as unknown as Consumer;
+    const person =
+      Array.from({ length: 100 }, (_, i) => `person-${i}`).find(
+        (name) => hashPerson(`id:${name}`) % 4 === 1,
+      ) ?? '';
+    const send = async (operations: [string, string][]) => {
+      const message = lines(
+        operations.map(([who, name]) => event(who, name)),
+        operations.map(([who]) => who),
+      );
+      await service.consume(payloadOf([message], jest.fn()), consumer);
+    };
+    const filler = (count: number, tag: string) =>
+      Array.from({ length: count }, (_, i): [string, string] => ['filler', `${tag}-${i}`]);
+    const own = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i): [string, string] => [person, `own:${from + i}`]);
+
+    // 0 to 300 ms: over four full batches per window, so 4 lanes from 400 ms.
+    for (let window = 0; window < STABLE_WINDOWS; window++) {
+      await send(filler(200, `ramp-${window}`));
+      jest.advanceTimersByTime(window < STABLE_WINDOWS - 1 ? 100 : 50);
+    }
+    // 350 ms: the open batch overflows, and `person` joins a new one written at 450 ms.
+    await send([...filler(30, 'overflow'), ...own(0, 1)]);
+    jest.advanceTimersByTime(50);
+    // 400 ms: 4 lanes, `person` moves to lane 1, whose batch fills and is written at once.
+    await send(own(1, 30));
+    await service.flushAll();
+
+    expect(service.lanesOf('site-1')).toBe(4);
+    const names = writer
+      .of(batchesTopic)
+      .flatMap(
+        (message) => (JSON.parse(String(message.value)) as { batch: { name: string }[] }).batch,
+      )
+      .map((operation) => operation.name)
+      .filter((name) => name.startsWith('own:'));
+    expect(names).toEqual(Array.from({ length: 31 }, (_, i) => `own:${i}`));
   });
 });

@@ -84,14 +84,15 @@ export class BatcherService {
       }
       await this.waitForRoom(heartbeat);
       const offset = Number(message.offset);
-      const source = { partition, offset };
+      const tracker = this.offsetsOf(partition, offset);
+      const source = { partition, offset, tracker };
       const decoded = decodeOperationsMessage(message.value ?? Buffer.alloc(0));
       // Every operation, or the one dead letter of a bad envelope, completes one part.
       const parts = decoded.reduce(
         (sum, entry) => sum + (entry.ok ? entry.envelope.operations.length : 1),
         0,
       );
-      this.offsetsOf(partition, offset).track(offset, parts);
+      tracker.track(offset, parts);
       for (const entry of decoded) {
         this.add(entry, source, batch.topic, message.offset);
       }
@@ -310,8 +311,8 @@ export class BatcherService {
   }
 
   private completeSources(sources: Source[]): void {
-    for (const { partition, offset } of sources) {
-      this.offsets.get(partition)?.complete(offset);
+    for (const { offset, tracker } of sources) {
+      tracker.complete(offset);
     }
     if (!this.commitScheduled) {
       this.commitScheduled = true;

@@ -41,6 +41,13 @@ describe('LaneSplitter', () => {
     expect(changes).toEqual([['site-1', 3]]);
   });
 
+  it('rounds part of a batch down', () => {
+    windows('site-1', 3900, STABLE_WINDOWS);
+    splitter.laneOf('site-1', 0, 100);
+
+    expect(splitter.lanesOf('site-1')).toBe(3);
+  });
+
   it('waits for the count to hold', () => {
     windows('site-1', 3000, STABLE_WINDOWS - 1);
     splitter.laneOf('site-1', 0, 100);
