@@ -19,7 +19,7 @@ export interface SoakSettings {
 
 export const SOAK_HELP: readonly (readonly [string, string])[] = [
   ['PROFILE', 'traffic profile: a name in loadtests/profiles/ or a JSON file (default default)'],
-  ['SOAK_SECONDS', 'seconds of load (default 120)'],
+  ['SOAK_SECONDS', 'seconds of load (default 300)'],
   ['SOAK_RATE', 'mixed-scenario calls started per second (default 50)'],
   ['SOAK_MAX_IN_FLIGHT', 'calls in flight past which new ones are dropped (default 64)'],
   ['SOAK_SAMPLE_SECONDS', 'seconds between memory samples (default 2)'],
@@ -32,7 +32,7 @@ export const SOAK_HELP: readonly (readonly [string, string])[] = [
 
 export function readSoakSettings(env: NodeJS.ProcessEnv): SoakSettings {
   const read = new EnvSettings(env);
-  const seconds = read.number('SOAK_SECONDS', 120, 10);
+  const seconds = read.number('SOAK_SECONDS', 300, 10);
   const settings: SoakSettings = {
     profile: read.text('PROFILE', 'default'),
     seconds,
