@@ -72,13 +72,17 @@ export class BatchBuffer {
     return this.size + comma + operationBytes <= this.maxBatchBytes;
   }
 
-  /** Adds an operation's UTF-8 JSON text; `personHash` is `hashPerson` of its person key. */
+  /**
+   * Adds an operation's UTF-8 JSON text. `personHash` is `hashPerson` of its
+   * person key, and `secondaryHash` that of a merge's secondary person.
+   */
   add(
     operation: Buffer,
     personHash: number,
     acceptedAt: number,
     source: Source,
     requestId?: string,
+    secondaryHash?: number,
   ): void {
     const operationBytes = operation.length;
     if (!this.fits(operationBytes)) {
@@ -97,6 +101,9 @@ export class BatchBuffer {
     this.operationCount += 1;
     this.sources.push(source);
     this.persons.add(personHash);
+    if (secondaryHash !== undefined) {
+      this.persons.add(secondaryHash);
+    }
     this.oldestAcceptedAt = Math.min(this.oldestAcceptedAt, acceptedAt);
     if (requestId !== undefined && this.requestIds.size < MAX_TRACED_REQUEST_IDS) {
       this.requestIds.add(requestId);

@@ -47,6 +47,13 @@ function event(person: string, name: string): string {
   return JSON.stringify({ type: 'person', action: 'event', identifiers: { id: person }, name });
 }
 
+const MERGE = JSON.stringify({
+  type: 'person',
+  action: 'merge',
+  primary: { id: 'a' },
+  secondary: { email: 'B@example.com' },
+});
+
 function lines(operations: string[], persons: string[], requestId = 'r'): string {
   return encodeLinesEnvelope(
     'site-1',
@@ -223,6 +230,23 @@ describe('BatcherService', () => {
     await service.flushAll();
   });
 
+  it.each([
+    ['lines', lines([MERGE], ['a'])],
+    [
+      'JSON',
+      JSON.stringify({ workspace: 'site-1', acceptedAt: 1, operations: [JSON.parse(MERGE)] }),
+    ],
+  ])('carries both people of a merge in the %s format', async (_, value) => {
+    await service.consume(payloadOf([value], jest.fn()), consumer);
+    await service.flushAll();
+
+    const [batch] = writer.of(batchesTopic);
+    const hashes = decodePersonHashes(String(batch?.headers?.[Headers.personHashes]));
+    expect([...hashes].sort()).toEqual(
+      [hashPerson('id:a'), hashPerson('email:b@example.com')].sort(),
+    );
+  });
+
   it('dead-letters a rejected line as JSON when it parses', async () => {
     const oversized = event('a', 'n'.repeat(config.maxOperationBytes));
     const value = lines([oversized, '{"not":"closed"'], ['a', 'a']);
@@ -392,5 +416,55 @@ describe('BatcherService lanes', () => {
       .map((operation) => operation.name)
       .filter((name) => name.startsWith('own:'));
     expect(names).toEqual(Array.from({ length: 31 }, (_, i) => `own:${i}`));
+  });
+
+  it('orders a merge against both people across lanes', async () => {
+    const writer = new HeldWriter();
+    const service = new BatcherService(config, writer as unknown as OrderedWriter);
+    const consumer = { commitOffsets: jest.fn(() => Promise.resolve()) } as unknown as Consumer;
+    const names = Array.from({ length: 100 }, (_, i) => `person-${i}`);
+    const primary = names.find((name) => hashPerson(`id:${name}`) % 4 === 1) ?? '';
+    const secondary = names.find((name) => hashPerson(`id:${name}`) % 4 === 2) ?? '';
+    const merge = JSON.stringify({
+      type: 'person',
+      action: 'merge',
+      primary: { id: primary },
+      secondary: { id: secondary },
+    });
+    const filler = Array.from({ length: 200 }, (_, i) => event('filler', `ramp-${i}`));
+
+    for (let window = 0; window < STABLE_WINDOWS; window++) {
+      await service.consume(
+        payloadOf(
+          [
+            lines(
+              filler,
+              filler.map(() => 'filler'),
+            ),
+          ],
+          jest.fn(),
+        ),
+        consumer,
+      );
+      jest.advanceTimersByTime(100);
+    }
+    const value = lines(
+      [event(secondary, 'before'), merge, event(secondary, 'after')],
+      [secondary, primary, secondary],
+    );
+    await service.consume(payloadOf([value], jest.fn()), consumer);
+    await service.flushAll();
+
+    expect(service.lanesOf('site-1')).toBe(4);
+    const order = writer
+      .of(batchesTopic)
+      .flatMap(
+        (message) =>
+          (JSON.parse(String(message.value)) as { batch: { name?: string; action: string }[] })
+            .batch,
+      )
+      .map((operation) => operation.name ?? operation.action)
+      .filter((name) => !name.startsWith('ramp-'));
+    expect(order).toEqual(['before', 'merge', 'after']);
   });
 });

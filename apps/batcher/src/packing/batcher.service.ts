@@ -15,6 +15,7 @@ import {
   type DecodedEnvelope,
   type FieldError,
   type LinesEnvelope,
+  type Operation,
   type OperationEnvelope,
   type TrackLimits,
 } from '@cio-pipeline/schemas';
@@ -154,7 +155,9 @@ export class BatcherService {
     operations.forEach((text, index) => {
       const checked = checkOperationLine(text, this.limits);
       if (checked.ok) {
-        this.append(workspace, text, persons[index] ?? 0, acceptedAt, source, requestId);
+        const secondaryHash = secondaryHashOfLine(text);
+        const personHash = persons[index] ?? 0;
+        this.append(workspace, text, personHash, acceptedAt, source, requestId, secondaryHash);
       } else {
         this.rejectOperation(workspace, lineContent(text), checked.error, source, topic, offset);
       }
@@ -173,13 +176,21 @@ export class BatcherService {
       if (checked.ok) {
         const text = Buffer.from(checked.value.serialized, 'utf8');
         const personHash = hashPerson(personKeyOf(checked.value.operation));
-        this.append(workspace, text, personHash, acceptedAt, source, requestId);
+        const secondaryHash = secondaryHashOf(checked.value.operation);
+        this.append(workspace, text, personHash, acceptedAt, source, requestId, secondaryHash);
       } else {
         this.rejectOperation(workspace, operation, checked.error, source, topic, offset);
       }
     }
   }
 
+  /**
+   * Adds an operation to its lane's batch. A merge's batch also carries its
+   * secondary person's hash, so the sender orders it against that person's
+   * batches too. With more than one lane, the open batches are written
+   * before a merge and its own batch right after it, because its two people
+   * may be in different lanes.
+   */
   private append(
     workspace: string,
     text: Buffer,
@@ -187,12 +198,20 @@ export class BatcherService {
     acceptedAt: number,
     source: Source,
     requestId: string,
+    secondaryHash: number | undefined,
   ): void {
     const lane = this.lanes.laneOf(workspace, personHash, text.length);
+    const isolate = secondaryHash !== undefined && this.lanes.lanesOf(workspace) > 1;
+    if (isolate) {
+      this.flushWorkspace(workspace);
+    }
     const buffer = this.bufferFor(workspace, lane, text.length);
     const before = buffer.bytes;
-    buffer.add(text, personHash, acceptedAt, source, requestId);
+    buffer.add(text, personHash, acceptedAt, source, requestId, secondaryHash);
     this.bufferedBytes += buffer.bytes - before;
+    if (isolate) {
+      this.flushWorkspace(workspace);
+    }
   }
 
   private rejectOperation(
@@ -367,6 +386,29 @@ export class BatcherService {
       await heartbeat();
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+}
+
+const MERGE_ACTION = Buffer.from('"action":"merge"', 'utf8');
+
+/** Returns the person hash of a merge's secondary, or undefined for any other operation. */
+function secondaryHashOf(operation: Operation): number | undefined {
+  if (operation.action !== 'merge' || operation.secondary === undefined) {
+    return undefined;
+  }
+  const { type, secondary } = operation;
+  return hashPerson(personKeyOf({ type, action: 'identify', identifiers: secondary }));
+}
+
+/** Returns `secondaryHashOf` a line, parsing only lines that may be merges. */
+function secondaryHashOfLine(text: Buffer): number | undefined {
+  if (!text.includes(MERGE_ACTION)) {
+    return undefined;
+  }
+  try {
+    return secondaryHashOf(JSON.parse(text.toString('utf8')) as Operation);
+  } catch {
+    return undefined;
   }
 }
 
