@@ -17,18 +17,18 @@ const TOPIC = 'operations';
 /** Records writes and calls their callbacks only when released, as Kafka acknowledges. */
 class HeldWriter {
   readonly written: { topic: string; message: Message }[] = [];
-  private held: (() => void)[] = [];
+  private callbacks: (() => void)[] = [];
   readonly pendingBytes = 0;
 
   write(topic: string, message: Message, _bytes: number, onWritten: () => void): void {
     this.written.push({ topic, message });
-    this.held.push(onWritten);
+    this.callbacks.push(onWritten);
   }
 
   release(): void {
-    const held = this.held;
-    this.held = [];
-    held.forEach((onWritten) => {
+    const callbacks = this.callbacks;
+    this.callbacks = [];
+    callbacks.forEach((onWritten) => {
       onWritten();
     });
   }

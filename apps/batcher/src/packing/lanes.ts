@@ -19,8 +19,8 @@ export const STABLE_WINDOWS = 4;
  * no person, so the sender can have one in flight per lane.
  *
  * The lane count is the number of full batches the workspace's rate fills in
- * one window, at least 1 and at most `maxLanes`, so that lanes still fill
- * their batches and a workspace makes no more requests than with one lane.
+ * one window, at least 1 and at most `maxLanes`. So each lane still fills
+ * its batches when the rate is steady and spread over many people.
  * A new count is taken once `STABLE_WINDOWS` windows in a row point to it,
  * so that a rate near a boundary does not flush open batches every window.
  * Before the count changes, `onChange` is called so that the caller writes

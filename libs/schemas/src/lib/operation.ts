@@ -101,7 +101,7 @@ export function operationKey(workspace: string, operation: Operation): string {
   return personMessageKey(workspace, personKeyOf(operation));
 }
 
-/** The same key from a person key that `personKeyOf` returned. */
+/** Returns the same key from a person key that `personKeyOf` returned. */
 export function personMessageKey(workspace: string, personKey: string): string {
   return `${workspace}/${personKey}`;
 }
