@@ -1,9 +1,19 @@
 import type { LoggerService } from '@nestjs/common';
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { installCrc32c } from './crc32c';
 import type { KafkaSettings } from './settings';
 
-/** Creates a kafkajs client whose log lines go to the service's structured logger. */
+/**
+ * Creates a kafkajs client whose log lines go to the service's structured
+ * logger, and whose record batches get their checksum from `crc32c`.
+ */
 export function createKafka(settings: KafkaSettings, logger: LoggerService): Kafka {
+  if (!installCrc32c()) {
+    logger.warn(
+      'kafkajs loaded its record batch encoder before the faster CRC-32C was installed; ' +
+        'record batches keep the slower checksum',
+    );
+  }
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
