@@ -275,6 +275,26 @@ describe('limits', () => {
       expect(sandbox.state.store.stored).toBe(1);
     });
 
+    it('rejects an operation that escaping takes past the limit', async () => {
+      // 6,000 control characters are 6,000 bytes as parsed text but 36,000 as JSON.
+      const operation = eventOfSize(200);
+      operation['attributes'] = { pad: '\u0001'.repeat(6000) };
+      const bytes = byteLength(operation);
+      expect(bytes).toBeGreaterThan(32_768);
+      const response = await send(sandbox, 'POST', '/api/v2/batch', {
+        batch: [eventOfSize(200), operation],
+      });
+      expect(response.statusCode).toBe(207);
+      expect(response.json<BatchErrorBody>().errors).toEqual([
+        {
+          batch_index: 1,
+          field: 'operation',
+          reason: 'too_large',
+          message: `operation is ${bytes} bytes as JSON, the limit is 32768 bytes`,
+        },
+      ]);
+    });
+
     it('accepts an entity body of 32768 bytes', async () => {
       const response = await send(sandbox, 'POST', '/api/v2/entity', eventOfSize(32_768));
       expect(response.statusCode).toBe(200);

@@ -1,4 +1,4 @@
-import { type JsonObject, describeValue, isJsonObject, jsonBytes } from './json';
+import { type JsonObject, describeValue, isJsonObject, jsonBytes, jsonBytesBound } from './json';
 import {
   type CheckContext,
   type Problem,
@@ -58,9 +58,10 @@ export function validateOperation(
 
 /**
  * Checks the operation's size as JSON, which is measured only when the request body is
- * larger than the limit. On success, returns a context whose `bodyBytes` is the operation's
- * own size when measured: it bounds every value inside the operation, so the later checks
- * can skip serializing event data or nested attributes that cannot exceed their limits.
+ * larger than the limit, and serialized only when `jsonBytesBound` cannot show it is within
+ * the limit. On success, returns a context whose `bodyBytes` bounds the operation's own size:
+ * it bounds every value inside the operation, so the later checks can skip serializing event
+ * data or nested attributes that cannot exceed their limits.
  */
 function measureOperation(
   operation: JsonObject,
@@ -69,6 +70,10 @@ function measureOperation(
   const limit = context.limits.maxOperationBytes;
   if (context.bodyBytes <= limit) {
     return { context };
+  }
+  const bound = jsonBytesBound(operation, limit);
+  if (bound <= limit) {
+    return { context: { limits: context.limits, bodyBytes: bound } };
   }
   const bytes = jsonBytes(operation);
   if (bytes > limit) {
