@@ -4,7 +4,7 @@ import type { SandboxClient, Stack, StackWorkspace } from '@cio-pipeline/stack';
 import { log } from '../common/log';
 import { runClosedLoop, type LoadProgress, type LoadResult } from '../common/load';
 import { perSecondCounts, round, steadyRate, type CountSample } from '../common/stats';
-import type { TrafficGenerator } from '../workload/generator';
+import type { CallPool, EncodedCall } from '../common/call-pool';
 
 /** Delivery into the sandbox over one measurement. */
 export interface DeliveryMeasurement {
@@ -49,7 +49,8 @@ export interface DeliveryContext {
   stack: Stack;
   /** Authorization header per site id. */
   authorization: (workspace: StackWorkspace) => string;
-  generator: TrafficGenerator;
+  /** Batch calls of the feeds and backlogs. */
+  batchCalls: CallPool<EncodedCall>;
   operationsPerFullBatch: number;
   /** Gateway calls in flight while feeding, shared among the workspaces. */
   feedConcurrency: number;
@@ -146,7 +147,7 @@ async function feed(
     {
       origin: context.stack.gatewayUrl,
       headers: { authorization: context.authorization(workspace) },
-      next: () => context.generator.batchCall(),
+      next: () => context.batchCalls.next(),
     },
   );
 }

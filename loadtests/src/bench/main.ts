@@ -20,6 +20,7 @@ import {
   startLoadStack,
 } from '../common/stack';
 import { round } from '../common/stats';
+import { CallPool, encodeCall } from '../common/call-pool';
 import { TrafficGenerator } from '../workload/generator';
 import type { Profile } from '../workload/profile';
 import { fitOfProfile } from './capacity';
@@ -120,8 +121,10 @@ async function measureIngest(
   });
   const headers = { authorization: basicAuthorization(workspace) };
   // The same seed gives the gateway and the Fastify server the same calls.
-  const singleCalls = () => new TrafficGenerator(profile, generatorOptions(settings.seed));
-  const batchCalls = () => new TrafficGenerator(profile, generatorOptions(settings.seed + 1));
+  const singleCalls = () => {
+    const generator = new TrafficGenerator(profile, generatorOptions(settings.seed));
+    return new CallPool(settings.callPoolSize, () => encodeCall(generator.singleCall()));
+  };
   try {
     // Only the gateway is measured here, like the bare producer it is compared with.
     for (const service of [...stack.byRole('batcher'), ...stack.byRole('sender')]) {
@@ -130,13 +133,13 @@ async function measureIngest(
     const single = singleCalls();
     const gatewaySingle = await runClosedLoop(
       loop('gateway single calls', settings.singleConcurrency),
-      { origin: stack.gatewayUrl, headers, next: () => single.singleCall() },
+      { origin: stack.gatewayUrl, headers, next: () => single.next() },
     );
     report(gatewaySingle);
-    const batch = batchCalls();
+    const batch = batchCallPool(profile, settings, settings.seed + 1);
     const gatewayBatch = await runClosedLoop(
       loop('gateway v2 batch calls', settings.batchConcurrency),
-      { origin: stack.gatewayUrl, headers, next: () => batch.batchCall() },
+      { origin: stack.gatewayUrl, headers, next: () => batch.next() },
     );
     report(gatewayBatch);
     // The baselines run without the gateway taking CPU time.
@@ -147,18 +150,21 @@ async function measureIngest(
       runClosedLoop(loop('do-nothing Fastify', settings.singleConcurrency), {
         origin,
         headers,
-        next: () => noop.singleCall(),
+        next: () => noop.next(),
       }),
     );
     report(fastifyNoop);
-    const producerCalls = batchCalls();
+    const producerGenerator = new TrafficGenerator(profile, generatorOptions(settings.seed + 1));
+    const producerCalls = new CallPool(settings.callPoolSize, () =>
+      producerGenerator.batchOperations(),
+    );
     const kafkaProducer = await runProducerBaseline({
       ...loop('bare kafkajs producer', settings.batchConcurrency),
       brokers,
       topic: `${namespace}producer-baseline`,
       partitions: 12,
       workspace: workspace.siteId,
-      nextOperations: () => producerCalls.batchOperations(),
+      nextOperations: () => producerCalls.next(),
     });
     report(kafkaProducer);
     return {
@@ -201,7 +207,7 @@ async function measureEndToEnd(
     const context: DeliveryContext = {
       stack,
       authorization: basicAuthorization,
-      generator: new TrafficGenerator(profile, generatorOptions(settings.seed + 2)),
+      batchCalls: batchCallPool(profile, settings, settings.seed + 2),
       operationsPerFullBatch: fit,
       feedConcurrency: settings.batchConcurrency,
       timeoutMs: settings.timeoutSeconds * 1000,
@@ -335,6 +341,11 @@ const LATENCY_LIMIT = 100;
 
 function generatorOptions(seed: number) {
   return { seed, maxBatchBytes: DEFAULT_TRACK_LIMITS.maxBatchBytes };
+}
+
+function batchCallPool(profile: Profile, settings: BenchSettings, seed: number) {
+  const generator = new TrafficGenerator(profile, generatorOptions(seed));
+  return new CallPool(settings.callPoolSize, () => encodeCall(generator.batchCall()));
 }
 
 function findProblems(

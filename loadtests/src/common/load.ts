@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
+import type { EncodedCall } from './call-pool';
 import type { TrackApiCall } from '../workload/generator';
 import {
   round,
@@ -83,7 +84,7 @@ export interface HttpTarget {
   origin: string;
   /** Request headers besides `content-type: application/json`. */
   headers: Record<string, string>;
-  next: () => TrackApiCall;
+  next: () => TrackApiCall | EncodedCall;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
