@@ -247,6 +247,70 @@ describe('BatcherService', () => {
     );
   });
 
+  it('commits one request at a time', async () => {
+    const held: (() => void)[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    commitOffsets.mockImplementation(() => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      return new Promise<void>((resolve) => {
+        held.push(() => {
+          inFlight -= 1;
+          resolve();
+        });
+      });
+    });
+    const releaseCommits = async () => {
+      held.splice(0).forEach((release) => {
+        release();
+      });
+      await settle();
+    };
+    const messageAt = (partition: number, offset: number, person: string) => {
+      const payload = payloadOf([lines([event(person, 'e')], [person])], jest.fn());
+      (payload.batch as { partition: number }).partition = partition;
+      const [message] = payload.batch.messages;
+      if (message !== undefined) {
+        message.offset = String(offset);
+      }
+      return payload;
+    };
+
+    await service.consume(messageAt(0, 0, 'a'), consumer);
+    await service.consume(messageAt(1, 0, 'b'), consumer);
+    const first = service.flushAll();
+    await settle();
+
+    // Both partitions go in one request.
+    expect(commitOffsets.mock.calls).toEqual([
+      [
+        [
+          { topic: TOPIC, partition: 0, offset: '1' },
+          { topic: TOPIC, partition: 1, offset: '1' },
+        ],
+      ],
+    ]);
+
+    await service.consume(messageAt(0, 1, 'a'), consumer);
+    const second = service.flushAll();
+    await settle();
+
+    // The second flush waits for the first commit instead of sending its own.
+    expect(commitOffsets).toHaveBeenCalledTimes(1);
+
+    await releaseCommits();
+
+    expect(commitOffsets).toHaveBeenCalledTimes(2);
+    expect(commitOffsets).toHaveBeenLastCalledWith([{ topic: TOPIC, partition: 0, offset: '2' }]);
+
+    await releaseCommits();
+    await Promise.all([first, second]);
+
+    expect(commitOffsets).toHaveBeenCalledTimes(2);
+    expect(maxInFlight).toBe(1);
+  });
+
   it('dead-letters a rejected line as JSON when it parses', async () => {
     const oversized = event('a', 'n'.repeat(config.maxOperationBytes));
     const value = lines([oversized, '{"not":"closed"'], ['a', 'a']);

@@ -32,6 +32,11 @@ interface OpenBatch {
   timer: NodeJS.Timeout;
 }
 
+interface PartitionOffset {
+  partition: number;
+  offset: number;
+}
+
 /**
  * Packs operations into `/api/v2/batch` bodies per workspace. A batch is
  * written when the next operation would not fit or when its first operation
@@ -51,7 +56,11 @@ export class BatcherService {
   private readonly limits: TrackLimits;
   private bufferedBytes = 0;
   private commitScheduled = false;
-  private commitFn: ((partition: number, offset: number) => Promise<void>) | undefined;
+  /** The commit in progress. At most one runs, so commits cannot pile up at the coordinator. */
+  private committing: Promise<void> | undefined;
+  /** Whether offsets became committable while `committing` ran. */
+  private commitPending = false;
+  private commitFn: ((offsets: PartitionOffset[]) => Promise<void>) | undefined;
   readonly stats = { batches: 0, operations: 0, bytes: 0, deadLetters: 0 };
 
   constructor(
@@ -76,8 +85,14 @@ export class BatcherService {
     const { batch } = payload;
     const partition = batch.partition;
     const heartbeat = () => payload.heartbeat();
-    this.commitFn = (p, offset) =>
-      consumer.commitOffsets([{ topic: batch.topic, partition: p, offset: String(offset) }]);
+    this.commitFn = (offsets) =>
+      consumer.commitOffsets(
+        offsets.map(({ partition: p, offset }) => ({
+          topic: batch.topic,
+          partition: p,
+          offset: String(offset),
+        })),
+      );
 
     for (const message of batch.messages) {
       if (!payload.isRunning() || payload.isStale()) {
@@ -342,28 +357,62 @@ export class BatcherService {
     }
   }
 
-  private async commit(): Promise<void> {
+  /**
+   * Commits every partition's committable offset, then again while offsets
+   * became committable meanwhile. A call during a commit waits for that one
+   * and the next. Kafka serves one request per connection at a time, and
+   * the consumer's heartbeats share the connection, so one commit per
+   * written batch (hundreds a second) delayed heartbeats, and with them
+   * consumption, by up to seconds.
+   */
+  private commit(): Promise<void> {
+    this.commitPending = true;
+    if (this.committing === undefined) {
+      this.committing = this.commitWhilePending().finally(() => {
+        this.committing = undefined;
+      });
+    }
+    return this.committing;
+  }
+
+  private async commitWhilePending(): Promise<void> {
+    while (this.commitPending) {
+      this.commitPending = false;
+      await this.commitOnce();
+    }
+  }
+
+  /** Commits the offsets not committed yet, all partitions in one request. */
+  private async commitOnce(): Promise<void> {
     const commit = this.commitFn;
     if (commit === undefined) {
       return;
     }
-    for (const [partition, offsets] of this.offsets) {
-      const next = offsets.committable();
-      if (next === undefined || next === this.committed.get(partition)) {
-        continue;
+    const offsets: PartitionOffset[] = [];
+    for (const [partition, tracker] of this.offsets) {
+      const next = tracker.committable();
+      if (next !== undefined && next !== this.committed.get(partition)) {
+        offsets.push({ partition, offset: next });
       }
-      try {
-        await commit(partition, next);
-        this.committed.set(partition, next);
-      } catch (error) {
-        // A rebalance can reject a commit; the next commit or the new owner covers it.
-        this.logger.warn({
-          message: 'offset commit failed',
-          partition,
-          offset: next,
-          error: (error as Error).message,
-        });
+    }
+    if (offsets.length === 0) {
+      return;
+    }
+    try {
+      await commit(offsets);
+      for (const { partition, offset } of offsets) {
+        // Skips a partition lost to a rebalance during the commit.
+        if (this.offsets.has(partition)) {
+          this.committed.set(partition, offset);
+        }
       }
+    } catch (error) {
+      // A rebalance can reject a commit; the next commit or the new owner covers it.
+      this.logger.warn({
+        message: 'offset commit failed',
+        offsets: offsets.map(({ partition, offset }) => `${partition}:${offset}`).join(','),
+        error: (error as Error).message,
+      });
     }
   }
 
