@@ -58,7 +58,7 @@ export interface DeliveryContext {
   onProgress: (progress: LoadProgress) => void;
 }
 
-interface DeliverySample extends CountSample {
+export interface DeliverySample extends CountSample {
   requests: number;
   throttled: number;
 }
@@ -208,13 +208,13 @@ async function finish(
   };
 }
 
-interface WorkspaceTotals {
+export interface WorkspaceTotals {
   operations: number;
   okRequests: number;
   throttled: number;
 }
 
-async function totals(sandbox: SandboxClient, ids: string[]): Promise<WorkspaceTotals> {
+export async function totals(sandbox: SandboxClient, ids: string[]): Promise<WorkspaceTotals> {
   const stats = await sandbox.stats();
   const result: WorkspaceTotals = { operations: 0, okRequests: 0, throttled: 0 };
   for (const id of ids) {
@@ -233,7 +233,7 @@ async function totals(sandbox: SandboxClient, ids: string[]): Promise<WorkspaceT
   return result;
 }
 
-async function sampleUntil(
+export async function sampleUntil(
   sandbox: SandboxClient,
   ids: string[],
   before: WorkspaceTotals,

@@ -33,6 +33,7 @@ import {
 import { measureDeliveryLatency, type LatencyMeasurement } from './latency';
 import { measurePerEvent } from './per-event';
 import { runProducerBaseline } from './producer-baseline';
+import { measureSustained } from './sustained';
 import { formatOptional, formatTable, renderBenchChart, type BenchReport } from './report';
 import { BENCH_HELP, readBenchSettings, type BenchSettings } from './settings';
 
@@ -193,7 +194,7 @@ async function measureEndToEnd(
     rateLimit: limit,
     sandboxRateLimit: limit,
   });
-  const widest = Math.max(...settings.workspaceCounts);
+  const widest = Math.max(...settings.workspaceCounts, settings.sustainedWorkspaces);
   const bound = Array.from({ length: widest }, (_, index) =>
     workspace(`bench-bound-${index + 1}`, settings.bindingLimit),
   );
@@ -240,6 +241,19 @@ async function measureEndToEnd(
       );
       continuous.push(measurement);
     }
+    log(
+      'bench',
+      `offering ${formatNumber(settings.sustainedEventsPerSecond)} events/s to ${settings.sustainedWorkspaces} workspace(s) for ${settings.sustainedSeconds} s`,
+    );
+    const sustained = await measureSustained(context, fast.slice(0, settings.sustainedWorkspaces), {
+      eventsPerSecond: settings.sustainedEventsPerSecond,
+      durationMs: settings.sustainedSeconds * 1000,
+      maxInFlight: settings.sustainedMaxInFlight,
+    });
+    log(
+      'bench',
+      `sustained: ${formatNumber(sustained.offeredEventsPerSecond)} events/s acknowledged, ${formatNumber(sustained.deliveredEventsPerSecond)} delivered, ${sustained.droppedCalls} calls dropped`,
+    );
     const perEvent = await measurePerEvent({
       sandbox: stack.sandbox,
       workspace: direct,
@@ -254,6 +268,7 @@ async function measureEndToEnd(
       maxBatchBytes: DEFAULT_TRACK_LIMITS.maxBatchBytes,
       binding,
       continuous,
+      sustained,
       perEvent,
       pipelineVsPerEvent: ratio(
         binding.find((measurement) => measurement.workspaces.length === 1)
@@ -379,7 +394,7 @@ function findProblems(
       );
     }
   }
-  for (const measurement of [...endToEnd.binding, ...endToEnd.continuous]) {
+  for (const measurement of [...endToEnd.binding, ...endToEnd.continuous, endToEnd.sustained]) {
     if (!measurement.drained) {
       problems.push(
         `${measurement.workspaces.join(', ')}: the sandbox accepted ${measurement.deliveredEvents} of ${measurement.acknowledgedEvents} acknowledged operations before the timeout`,

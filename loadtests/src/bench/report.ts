@@ -5,6 +5,7 @@ import type { DeliveryMeasurement } from './end-to-end';
 import type { LatencyMeasurement } from './latency';
 import type { PerEventMeasurement } from './per-event';
 import type { BenchSettings } from './settings';
+import type { SustainedMeasurement } from './sustained';
 
 /** Everything one benchmark run measured; written to reports/bench.json. */
 export interface BenchReport {
@@ -37,6 +38,8 @@ export interface BenchReport {
     binding: DeliveryMeasurement[];
     /** One measurement per workspace count, each workspace at the high limit. */
     continuous: DeliveryMeasurement[];
+    /** A constant offered rate, shared by workspaces at the high limit. */
+    sustained: SustainedMeasurement;
     perEvent: PerEventMeasurement;
     /** Pipeline delivered events/s with one workspace divided by the per-event baseline's. */
     pipelineVsPerEvent: number;
@@ -133,6 +136,7 @@ function formatThroughput(
       (measurement) =>
         `  continuous feed of ${measurement.workspaces.length} workspace(s) offered ${formatNumber(measurement.feed.eventsPerSecond)} events/s to the gateway at ${measurement.limit} requests/s each`,
     ),
+    ...formatSustained(endToEnd.sustained),
     `  per-event baseline: ${formatNumber(perEvent.deliveredEventsPerSecond)} events/s (one call per event at ${perEvent.limit}/s, ${perEvent.throttled} got 429)`,
     `  pipeline with 1 workspace / per-event baseline = ${endToEnd.pipelineVsPerEvent}`,
     '',
@@ -284,6 +288,10 @@ function throughputPanels(
       points: measurement.timeline.map((point) => ({ x: point.second, y: point.events })),
     })),
     {
+      label: `sustained, ${endToEnd.sustained.workspaces.length} ws, ${formatNumber(endToEnd.sustained.targetEventsPerSecond)} ev/s offered`,
+      points: endToEnd.sustained.timeline.map((point) => ({ x: point.second, y: point.events })),
+    },
+    {
       label: `per-event at ${perEvent.limit}/s: ${formatNumber(perEvent.deliveredEventsPerSecond)} ev/s`,
       points: perEvent.timeline.map((point) => ({ x: point.second, y: point.events })),
     },
@@ -300,4 +308,16 @@ function throughputPanels(
 /** Formats a figure that a run may not have measured. */
 export function formatOptional(value: number | undefined): string {
   return value === undefined ? 'n/a' : formatNumber(value);
+}
+
+function formatSustained(sustained: SustainedMeasurement): string[] {
+  const drain =
+    sustained.drainSeconds === undefined
+      ? `${sustained.deliveredEvents} of ${sustained.acknowledgedEvents} delivered before the timeout`
+      : `all delivered ${sustained.drainSeconds} s after the stop`;
+  return [
+    `  sustained open loop: ${formatNumber(sustained.targetEventsPerSecond)} events/s offered for ${sustained.seconds} s to ${sustained.workspaces.length} workspace(s) as ${sustained.operationsPerCall} operations per call`,
+    `    acknowledged ${formatNumber(sustained.offeredEventsPerSecond)} events/s (${sustained.droppedCalls} calls dropped, ${sustained.errors} errors), delivered ${formatNumber(sustained.deliveredEventsPerSecond)} events/s during the feed`,
+    `    ${formatNumber(sustained.backlogAtStop)} operations not yet delivered at the stop, ${drain}`,
+  ];
 }

@@ -18,6 +18,12 @@ export interface BenchSettings {
   /** Requests per second of the workspace fed without a backlog. */
   fastLimit: number;
   feedSeconds: number;
+  /** Events per second offered by the open loop of the sustained run, all workspaces together. */
+  sustainedEventsPerSecond: number;
+  sustainedSeconds: number;
+  sustainedWorkspaces: number;
+  /** Calls in flight per workspace past which the sustained run drops calls. */
+  sustainedMaxInFlight: number;
   perEventSeconds: number;
   /** Maximum wait for a fill or a drain. */
   timeoutSeconds: number;
@@ -51,6 +57,16 @@ export const BENCH_HELP: readonly (readonly [string, string])[] = [
   ['BENCH_BACKLOG_SECONDS', 'seconds of delivery at the cap each backlog holds (default 4)'],
   ['BENCH_FAST_LIMIT', 'requests per second of each continuously fed workspace (default 100)'],
   ['BENCH_FEED_SECONDS', 'seconds of continuous feed at that limit (default 10)'],
+  [
+    'BENCH_SUSTAINED_EVENTS_PER_SECOND',
+    'events per second offered at a constant rate in the sustained run (default 50000)',
+  ],
+  ['BENCH_SUSTAINED_SECONDS', 'seconds of the sustained run (default 30)'],
+  ['BENCH_SUSTAINED_WORKSPACES', 'workspaces that share the sustained run (default 2)'],
+  [
+    'BENCH_SUSTAINED_MAX_IN_FLIGHT',
+    'calls in flight per workspace past which the sustained run drops calls (default 128)',
+  ],
   ['BENCH_PER_EVENT_SECONDS', 'seconds of the per-event baseline (default 10)'],
   ['BENCH_TIMEOUT_SECONDS', 'longest wait for a backlog fill or drain (default 120)'],
   ['BENCH_SEED', 'seed of the generated traffic (default 1)'],
@@ -81,6 +97,10 @@ export function readBenchSettings(env: NodeJS.ProcessEnv): BenchSettings {
     backlogSeconds: read.number('BENCH_BACKLOG_SECONDS', 4, 1),
     fastLimit: read.integer('BENCH_FAST_LIMIT', 100, 1),
     feedSeconds: read.number('BENCH_FEED_SECONDS', 10, 1),
+    sustainedEventsPerSecond: read.number('BENCH_SUSTAINED_EVENTS_PER_SECOND', 50_000, 1),
+    sustainedSeconds: read.number('BENCH_SUSTAINED_SECONDS', 30, 1),
+    sustainedWorkspaces: read.integer('BENCH_SUSTAINED_WORKSPACES', 2, 1),
+    sustainedMaxInFlight: read.integer('BENCH_SUSTAINED_MAX_IN_FLIGHT', 128, 1),
     perEventSeconds: read.number('BENCH_PER_EVENT_SECONDS', 10, 1),
     timeoutSeconds: read.number('BENCH_TIMEOUT_SECONDS', 120, 10),
     seed: read.integer('BENCH_SEED', 1),

@@ -15,7 +15,8 @@ export interface EncodedCall extends Omit<TrackApiCall, 'body'> {
  * downstream compares bodies.
  */
 export class CallPool<T> {
-  private readonly items: readonly T[];
+  /** Every item, in the order `next` hands them out. */
+  readonly items: readonly T[];
   private index = 0;
 
   constructor(size: number, build: () => T) {
