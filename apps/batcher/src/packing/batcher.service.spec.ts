@@ -311,6 +311,53 @@ describe('BatcherService', () => {
     expect(maxInFlight).toBe(1);
   });
 
+  it.each([0, 1, 2, 3, 4, 5, 6, 7, 8])(
+    'commits a flush %p microtasks after a commit ends',
+    async (ticks) => {
+      let release: (() => void) | undefined;
+      commitOffsets.mockImplementationOnce(
+        () =>
+          new Promise<void>((resolve) => {
+            release = resolve;
+          }),
+      );
+      const messageAt = (offset: number) => {
+        const payload = payloadOf([lines([event('a', 'e')], ['a'])], jest.fn());
+        const [message] = payload.batch.messages;
+        if (message !== undefined) {
+          message.offset = String(offset);
+        }
+        return payload;
+      };
+
+      await service.consume(messageAt(0), consumer);
+      const first = service.flushAll();
+      await settle();
+      await service.consume(messageAt(1), consumer);
+      release?.();
+      for (let tick = 0; tick < ticks; tick++) {
+        await Promise.resolve();
+      }
+      await Promise.all([first, service.flushAll()]);
+
+      expect(commitOffsets).toHaveBeenLastCalledWith([{ topic: TOPIC, partition: 0, offset: '2' }]);
+    },
+  );
+
+  it('commits again after a failed commit', async () => {
+    commitOffsets.mockImplementationOnce(() => Promise.reject(new Error('rebalance in progress')));
+    await service.consume(payloadOf([lines([event('a', 'e')], ['a'])], jest.fn()), consumer);
+
+    await service.flushAll();
+
+    expect(commitOffsets).toHaveBeenCalledTimes(1);
+
+    await service.flushAll();
+
+    expect(commitOffsets).toHaveBeenCalledTimes(2);
+    expect(commitOffsets).toHaveBeenLastCalledWith([{ topic: TOPIC, partition: 0, offset: '1' }]);
+  });
+
   it('dead-letters a rejected line as JSON when it parses', async () => {
     const oversized = event('a', 'n'.repeat(config.maxOperationBytes));
     const value = lines([oversized, '{"not":"closed"'], ['a', 'a']);

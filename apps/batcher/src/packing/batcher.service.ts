@@ -367,18 +367,20 @@ export class BatcherService {
    */
   private commit(): Promise<void> {
     this.commitPending = true;
-    if (this.committing === undefined) {
-      this.committing = this.commitWhilePending().finally(() => {
-        this.committing = undefined;
-      });
-    }
+    this.committing ??= this.commitWhilePending();
     return this.committing;
   }
 
   private async commitWhilePending(): Promise<void> {
-    while (this.commitPending) {
-      this.commitPending = false;
-      await this.commitOnce();
+    try {
+      while (this.commitPending) {
+        this.commitPending = false;
+        await this.commitOnce();
+      }
+    } finally {
+      // In the same step as the last check of commitPending, so that a commit() call after
+      // that check starts a new loop instead of waiting for this one.
+      this.committing = undefined;
     }
   }
 
