@@ -10,8 +10,8 @@ import type { KafkaSettings } from './settings';
 export function createKafka(settings: KafkaSettings, logger: LoggerService): Kafka {
   if (!installCrc32c()) {
     logger.warn(
-      'kafkajs loaded its record batch encoder before the faster CRC-32C was installed; ' +
-        'record batches keep the slower checksum',
+      'the faster CRC-32C was not installed, because kafkajs loaded its record batch module ' +
+        'first or moved it; record batches keep the checksum of kafkajs',
     );
   }
   return new Kafka({

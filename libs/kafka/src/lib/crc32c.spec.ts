@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { brokersFromEnv, uniquePrefix } from '../testing/test-broker';
@@ -15,6 +15,7 @@ const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C') as (
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const COMPILED = join(ROOT, 'dist', 'libs', 'kafka', 'src', 'lib', 'crc32c.js');
+const SOURCE = join(__dirname, 'crc32c.ts');
 
 jest.setTimeout(60_000);
 
@@ -61,6 +62,9 @@ describe('installCrc32c', () => {
     let installed;
     if (mode === 'install') {
       installed = installCrc32c();
+    } else if (mode === 'late') {
+      require('kafkajs/src/protocol/recordBatch/v0/index.js');
+      installed = installCrc32c();
     } else {
       const path = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/index.js');
       require(path);
@@ -87,9 +91,11 @@ describe('installCrc32c', () => {
     })().catch((e) => { console.error(e); process.exit(1); });
   `;
 
-  async function runChild(mode: 'install' | 'wrong') {
-    if (!existsSync(COMPILED)) {
-      throw new Error(`${COMPILED} is missing: run \`npm run build\` first (npm test does)`);
+  async function runChild(mode: 'install' | 'late' | 'wrong') {
+    if (!existsSync(COMPILED) || statSync(COMPILED).mtimeMs < statSync(SOURCE).mtimeMs) {
+      throw new Error(
+        `${COMPILED} is missing or older than crc32c.ts: run \`npm run build\` first (npm test does)`,
+      );
     }
     const env = {
       ...process.env,
@@ -119,6 +125,14 @@ describe('installCrc32c', () => {
     expect(result.error).toBe('');
     expect(result.sent).toBe(true);
     expect(result.again).toBe(true);
+  });
+
+  it('leaves kafkajs alone once it loaded record batches', async () => {
+    const result = await runChild('late');
+    expect(result.installed).toBe(false);
+    expect(result.used).toBe(false);
+    expect(result.error).toBe('');
+    expect(result.sent).toBe(true);
   });
 
   it('sends to a broker that rejects a wrong checksum', async () => {

@@ -67,21 +67,28 @@ const KAFKAJS_CRC32C_MODULE = 'kafkajs/src/protocol/recordBatch/crc32C/index.js'
 const KAFKAJS_RECORD_BATCH_MODULE = 'kafkajs/src/protocol/recordBatch/v0/index.js';
 
 /**
- * Makes kafkajs compute record batch checksums with `crc32c`. The encoder
- * loads on the first produce request, and takes the checksum function from
- * the module cache at that moment, so this must run before a producer sends.
- * Returns false, and changes nothing, when the encoder is already loaded
- * with another function. kafkajs 2.2.4 has no option for this, and these
- * paths are internal to it: `crc32c.spec.ts` checks that a produced batch
- * still reads back, so a kafkajs upgrade that moves them fails there.
+ * Makes kafkajs compute record batch checksums with `crc32c`. The record
+ * batch module loads on a client's first produce or fetch request, and takes
+ * the checksum function from the module cache at that moment, so this must
+ * run before any client sends. Returns false, and changes nothing, when that
+ * module is already loaded with another function or when kafkajs has moved
+ * these internal paths (kafkajs 2.2.4 has no option for this). Then record
+ * batches keep kafkajs's own checksum. `crc32c.spec.ts` sends through the
+ * replacement to a broker, which rejects a wrong checksum.
  */
 export function installCrc32c(): boolean {
-  const checksumPath = require.resolve(KAFKAJS_CRC32C_MODULE);
-  const cached = require.cache[checksumPath];
-  if (cached?.exports === crc32c) {
+  let checksumPath: string;
+  let recordBatchPath: string;
+  try {
+    checksumPath = require.resolve(KAFKAJS_CRC32C_MODULE);
+    recordBatchPath = require.resolve(KAFKAJS_RECORD_BATCH_MODULE);
+  } catch {
+    return false;
+  }
+  if (require.cache[checksumPath]?.exports === crc32c) {
     return true;
   }
-  if (require.cache[require.resolve(KAFKAJS_RECORD_BATCH_MODULE)] !== undefined) {
+  if (require.cache[recordBatchPath] !== undefined) {
     return false;
   }
   // Loads the module into Node.js's module cache, so that its export can be replaced there.
