@@ -53,6 +53,7 @@ describe('jsonBytesBound', () => {
     expect(jsonBytesBound(value, 1000)).toBeLessThanOrEqual(1000);
     expect(jsonBytesBound(value, 500)).toBe(Number.POSITIVE_INFINITY);
     expect(jsonBytesBound(['x'.repeat(100), 1], 500)).toBe(Number.POSITIVE_INFINITY);
+    expect(jsonBytesBound('x'.repeat(100), 500)).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('returns Infinity past 64 levels of nesting', () => {

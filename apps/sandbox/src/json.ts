@@ -48,7 +48,8 @@ const MAX_BOUND_DEPTH = 64;
  * does not produce, such as Dates or class instances, also give Infinity.
  */
 export function jsonBytesBound(value: unknown, cap: number): number {
-  return boundAt(value, cap, 0);
+  const bound = boundAt(value, cap, 0);
+  return bound > cap ? Number.POSITIVE_INFINITY : bound;
 }
 
 function boundAt(value: unknown, cap: number, depth: number): number {
