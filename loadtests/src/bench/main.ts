@@ -124,7 +124,7 @@ async function measureIngest(
   // The same seed gives the gateway and the Fastify server the same calls.
   const singleCalls = () => {
     const generator = new TrafficGenerator(profile, generatorOptions(settings.seed));
-    return new CallPool(settings.callPoolSize, () => encodeCall(generator.singleCall()));
+    return new CallPool(settings.singleCallPoolSize, () => encodeCall(generator.singleCall()));
   };
   try {
     // Only the gateway is measured here, like the bare producer it is compared with.

@@ -28,8 +28,10 @@ export interface BenchSettings {
   /** Maximum wait for a fill or a drain. */
   timeoutSeconds: number;
   seed: number;
-  /** Calls built before each load run and sent in turn. */
+  /** Batch calls built before each load run and sent in turn. */
   callPoolSize: number;
+  /** Single-event calls built before each ingest run and sent in turn. */
+  singleCallPoolSize: number;
   /** `latency` runs only the delivery latency measurement; `all` runs everything. */
   only: 'all' | 'latency';
   /** Operations per second offered to the gateway in the latency measurement. */
@@ -70,7 +72,11 @@ export const BENCH_HELP: readonly (readonly [string, string])[] = [
   ['BENCH_PER_EVENT_SECONDS', 'seconds of the per-event baseline (default 10)'],
   ['BENCH_TIMEOUT_SECONDS', 'longest wait for a backlog fill or drain (default 120)'],
   ['BENCH_SEED', 'seed of the generated traffic (default 1)'],
-  ['BENCH_CALL_POOL', 'calls built before each load run and sent in turn (default 256)'],
+  ['BENCH_CALL_POOL', 'batch calls built before each load run and sent in turn (default 256)'],
+  [
+    'BENCH_SINGLE_CALL_POOL',
+    'single-event calls built before each ingest run and sent in turn (default 16384)',
+  ],
   ['BENCH_ONLY', 'latency: run only the delivery latency measurement (default: everything)'],
   [
     'BENCH_LATENCY_EVENTS_PER_SECOND',
@@ -104,7 +110,8 @@ export function readBenchSettings(env: NodeJS.ProcessEnv): BenchSettings {
     perEventSeconds: read.number('BENCH_PER_EVENT_SECONDS', 10, 1),
     timeoutSeconds: read.number('BENCH_TIMEOUT_SECONDS', 120, 10),
     seed: read.integer('BENCH_SEED', 1),
-    callPoolSize: read.integer('BENCH_CALL_POOL', 256, 1),
+    callPoolSize: read.integer('BENCH_CALL_POOL', 256, 16),
+    singleCallPoolSize: read.integer('BENCH_SINGLE_CALL_POOL', 16_384, 16),
     only: readOnly(env['BENCH_ONLY']),
     latencyEventsPerSecond: read.number('BENCH_LATENCY_EVENTS_PER_SECOND', 5000, 1),
     latencySeconds: read.number('BENCH_LATENCY_SECONDS', 15, 1),

@@ -10,9 +10,10 @@ export interface EncodedCall extends Omit<TrackApiCall, 'body'> {
  * (drawing about 300 operations and serializing them) takes the load
  * generator more CPU time than sending it, and on a machine shared with the
  * stack that time is taken from the services being measured. A pool moves
- * the work before the clock starts. Each item is sent many times, which the
- * stack does not notice: the gateway gives every event a new id, and nothing
- * downstream compares bodies.
+ * the work before the clock starts. Each item is sent many times: the
+ * gateway gives every event a new id and nothing downstream compares
+ * bodies, so a repeat counts as new traffic, but only the people in the
+ * pool's calls get any.
  */
 export class CallPool<T> {
   /** Every item, in the order `next` hands them out. */
