@@ -3,7 +3,13 @@ import type { StackWorkspace } from '@cio-pipeline/stack';
 import { runOpenLoop } from '../common/load';
 import { log } from '../common/log';
 import { perSecondCounts, round } from '../common/stats';
-import { sampleUntil, totals, type DeliveryContext, type DeliverySample } from './end-to-end';
+import {
+  emptySandbox,
+  sampleUntil,
+  totals,
+  type DeliveryContext,
+  type DeliverySample,
+} from './end-to-end';
 
 /** Delivery while an open loop offers a fixed event rate, and after it stops. */
 export interface SustainedMeasurement {
@@ -56,6 +62,7 @@ export async function measureSustained(
   const operationsPerCall = calls.reduce((sum, call) => sum + call.operations, 0) / calls.length;
   const callsPerSecond = options.eventsPerSecond / operationsPerCall / workspaces.length;
 
+  await emptySandbox(context);
   const before = await totals(context.stack.sandbox, ids);
   const startedAt = performance.now();
   const feedEnd = startedAt + options.durationMs;
