@@ -1,6 +1,6 @@
 import { EnvSettings } from '../common/env-settings';
 
-/** Options of `nx run loadtests:bench`; the defaults make a run of about three minutes. */
+/** Options of `nx run loadtests:bench`; the defaults make a run of about four minutes. */
 export interface BenchSettings {
   /** Profile name in loadtests/profiles/ or path of a profile file. */
   profile: string;
