@@ -9,6 +9,8 @@ export interface TopicSettings {
   partitions: number;
   replicationFactor: number;
   retentionMs: number;
+  /** The topic's `segment.bytes`, or undefined for the broker's default (1 GiB unless set). */
+  segmentBytes: number | undefined;
 }
 
 export interface KafkaSettings {
@@ -43,12 +45,18 @@ export function readKafkaSettings(env: EnvReader, clientId: string): KafkaSettin
     );
   }
   const replicationFactor = env.number('KAFKA_REPLICATION_FACTOR', 1, { min: 1, max: 7 });
+  // Kafka's own bounds for segment.bytes: at least 1 MiB, at most a 32-bit int.
+  const segmentBytes =
+    env.optionalString('KAFKA_SEGMENT_BYTES') === undefined
+      ? undefined
+      : env.number('KAFKA_SEGMENT_BYTES', 0, { min: 1_048_576, max: 2_147_483_647 });
   const topic = (key: keyof typeof Topics, setting: string, partitions: number, days: number) => ({
     name: `${prefix}${Topics[key]}`,
     pattern: Topics[key],
     partitions: env.number(`${setting}_PARTITIONS`, partitions, { min: 1, max: 10_000 }),
     replicationFactor,
     retentionMs: env.number(`${setting}_RETENTION_MS`, days * DAY_MS, { min: 60_000 }),
+    segmentBytes,
   });
   return {
     brokers,

@@ -13,6 +13,7 @@ import { ensureTopics } from './topics';
 jest.setTimeout(30_000);
 
 const HOUR_MS = 60 * 60 * 1000;
+const SEGMENT_BYTES = 64 * 1024 * 1024;
 
 describe('ensureTopics', () => {
   let brokers: string[];
@@ -51,6 +52,7 @@ describe('ensureTopics', () => {
       KAFKA_BATCHES_RETENTION_MS: String(3 * HOUR_MS),
       KAFKA_DEAD_LETTERS_PARTITIONS: '1',
       KAFKA_DEAD_LETTERS_RETENTION_MS: String(4 * HOUR_MS),
+      KAFKA_SEGMENT_BYTES: String(SEGMENT_BYTES),
     });
     const topics = Object.values(readKafkaSettings(env, 'topics-test').topics);
     env.done();
@@ -65,19 +67,22 @@ describe('ensureTopics', () => {
     );
   }
 
-  async function retentionOf(names: string[]): Promise<Record<string, string | undefined>> {
+  async function configOf(
+    names: string[],
+    configName: string,
+  ): Promise<Record<string, string | undefined>> {
     const described = await admin.describeConfigs({
       includeSynonyms: false,
       resources: names.map((name) => ({
         type: ConfigResourceTypes.TOPIC,
         name,
-        configNames: ['retention.ms'],
+        configNames: [configName],
       })),
     });
     return Object.fromEntries(
       described.resources.map((resource) => [
         resource.resourceName,
-        resource.configEntries.find((entry) => entry.configName === 'retention.ms')?.configValue,
+        resource.configEntries.find((entry) => entry.configName === configName)?.configValue,
       ]),
     );
   }
@@ -86,7 +91,7 @@ describe('ensureTopics', () => {
     return Object.fromEntries(topics.map((topic) => [topic.name, topic.partitions]));
   }
 
-  it('creates topics with partitions and retention', async () => {
+  it('creates topics with partitions, retention and segment size', async () => {
     const topics = topicsOf(uniquePrefix());
     const names = topics.map((topic) => topic.name);
     const logger = new RecordingLogger();
@@ -96,8 +101,11 @@ describe('ensureTopics', () => {
     const listed = await admin.listTopics();
     expect(listed).toEqual(expect.arrayContaining(names));
     expect(await partitionCounts(names)).toEqual(expectedPartitions(topics));
-    expect(await retentionOf(names)).toEqual(
+    expect(await configOf(names, 'retention.ms')).toEqual(
       Object.fromEntries(topics.map((topic) => [topic.name, String(topic.retentionMs)])),
+    );
+    expect(await configOf(names, 'segment.bytes')).toEqual(
+      Object.fromEntries(topics.map((topic) => [topic.name, String(SEGMENT_BYTES)])),
     );
     expect(logger.find('log', 'topics created')).toHaveLength(1);
   });

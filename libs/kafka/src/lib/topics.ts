@@ -3,8 +3,8 @@ import type { Admin } from 'kafkajs';
 import type { TopicSettings } from './settings';
 
 /**
- * Creates the topics that do not exist yet with their partition count and
- * retention. An existing topic is left as it is: adding partitions would move
+ * Creates the topics that do not exist yet with their partition count,
+ * retention and, when set, segment size. An existing topic is left as it is: adding partitions would move
  * keys and break per-person order, so a mismatch is logged for an operator.
  */
 export async function ensureTopics(
@@ -28,6 +28,9 @@ export async function ensureTopics(
         configEntries: [
           { name: 'retention.ms', value: String(topic.retentionMs) },
           { name: 'min.insync.replicas', value: String(Math.min(2, topic.replicationFactor)) },
+          ...(topic.segmentBytes === undefined
+            ? []
+            : [{ name: 'segment.bytes', value: String(topic.segmentBytes) }]),
         ],
       })),
     });
