@@ -344,18 +344,29 @@ describe('BatcherService', () => {
     },
   );
 
-  it('commits again after a failed commit', async () => {
-    commitOffsets.mockImplementationOnce(() => Promise.reject(new Error('rebalance in progress')));
+  it('retries a failed final commit', async () => {
+    commitOffsets.mockImplementationOnce(() => Promise.reject(new Error('coordinator moved')));
     await service.consume(payloadOf([lines([event('a', 'e')], ['a'])], jest.fn()), consumer);
-
-    await service.flushAll();
-
-    expect(commitOffsets).toHaveBeenCalledTimes(1);
 
     await service.flushAll();
 
     expect(commitOffsets).toHaveBeenCalledTimes(2);
     expect(commitOffsets).toHaveBeenLastCalledWith([{ topic: TOPIC, partition: 0, offset: '1' }]);
+
+    await service.flushAll();
+
+    expect(commitOffsets).toHaveBeenCalledTimes(2);
+  });
+
+  it('gives up on the final commit after three retries', async () => {
+    commitOffsets.mockImplementation(() => Promise.reject(new Error('rebalance in progress')));
+    await service.consume(payloadOf([lines([event('a', 'e')], ['a'])], jest.fn()), consumer);
+
+    await service.flushAll();
+
+    // The commit that the written batch scheduled, flushAll's own, and three retries.
+    expect(commitOffsets).toHaveBeenCalledTimes(5);
+    commitOffsets.mockImplementation(() => Promise.resolve());
   });
 
   it('dead-letters a rejected line as JSON when it parses', async () => {

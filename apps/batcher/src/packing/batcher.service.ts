@@ -60,6 +60,8 @@ export class BatcherService {
   private committing: Promise<void> | undefined;
   /** Whether offsets became committable while `committing` ran. */
   private commitPending = false;
+  /** Whether the last commit request failed, so that its offsets are still uncommitted. */
+  private lastCommitFailed = false;
   private commitFn: ((offsets: PartitionOffset[]) => Promise<void>) | undefined;
   readonly stats = { batches: 0, operations: 0, bytes: 0, deadLetters: 0 };
 
@@ -124,6 +126,12 @@ export class BatcherService {
     }
     await this.writer.idle();
     await this.commit();
+    // No later commit would cover a failed last one, and the next owner of the partitions
+    // would write those batches again, so it is retried a few times.
+    for (let attempt = 1; this.lastCommitFailed && attempt <= FINAL_COMMIT_RETRIES; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, FINAL_COMMIT_BACKOFF_MS * attempt));
+      await this.commit();
+    }
   }
 
   /** Forgets partitions this consumer no longer owns after a rebalance. */
@@ -402,6 +410,7 @@ export class BatcherService {
     }
     try {
       await commit(offsets);
+      this.lastCommitFailed = false;
       for (const { partition, offset } of offsets) {
         // Skips a partition lost to a rebalance during the commit.
         if (this.offsets.has(partition)) {
@@ -410,6 +419,7 @@ export class BatcherService {
       }
     } catch (error) {
       // A rebalance can reject a commit; the next commit or the new owner covers it.
+      this.lastCommitFailed = true;
       this.logger.warn({
         message: 'offset commit failed',
         offsets: offsets.map(({ partition, offset }) => `${partition}:${offset}`).join(','),
@@ -441,6 +451,9 @@ export class BatcherService {
 }
 
 const MERGE_ACTION = Buffer.from('"action":"merge"', 'utf8');
+/** Retries of the commit that `flushAll` makes last, waiting 250, 500 and 750 ms. */
+const FINAL_COMMIT_RETRIES = 3;
+const FINAL_COMMIT_BACKOFF_MS = 250;
 
 /** Returns the person hash of a merge's secondary, or undefined for any other operation. */
 function secondaryHashOf(operation: Operation): number | undefined {
