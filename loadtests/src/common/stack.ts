@@ -18,10 +18,11 @@ export function kafkaBrokers(): string[] {
 /**
  * Log segment size of the load stacks' topics. With Kafka's default of
  * 1 GiB, runs of 50,000 events/s on the 2-core benchmark machine slowed to
- * 25,000 to 45,000 events/s within a minute of the batches topic's busy
- * partitions reaching 1 GiB, while the broker's system CPU time rose from
- * about 5% to 30 to 40% of a core. With 128 MiB segments, a run of 180 s
- * held 50,000 past that point. The cause in the broker was not traced.
+ * 25,000 to 45,000 events/s. The slowdown began within a minute of the
+ * batches topic's busy partitions reaching 1 GiB, and the broker's system
+ * CPU time rose from about 5% to 30 to 40% of a core. With 128 MiB
+ * segments, a run of 180 s held 50,000 past that point.
+ * NOTE: the cause inside the broker was not traced.
  */
 export const LOAD_SEGMENT_BYTES = String(128 * 1024 * 1024);
 

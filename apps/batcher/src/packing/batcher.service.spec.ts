@@ -248,21 +248,21 @@ describe('BatcherService', () => {
   });
 
   it('commits one request at a time', async () => {
-    const held: (() => void)[] = [];
+    const heldCommits: (() => void)[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
     commitOffsets.mockImplementation(() => {
       inFlight += 1;
       maxInFlight = Math.max(maxInFlight, inFlight);
       return new Promise<void>((resolve) => {
-        held.push(() => {
+        heldCommits.push(() => {
           inFlight -= 1;
           resolve();
         });
       });
     });
     const releaseCommits = async () => {
-      held.splice(0).forEach((release) => {
+      heldCommits.splice(0).forEach((release) => {
         release();
       });
       await settle();
