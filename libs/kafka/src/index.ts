@@ -2,6 +2,7 @@ export * from './lib/batch-server';
 export * from './lib/client';
 export * from './lib/consumer-monitor';
 export * from './lib/crc32c';
+export * from './lib/encoder-growth';
 export * from './lib/errors';
 export * from './lib/linger-producer';
 export * from './lib/offset-tracker';

@@ -1,17 +1,25 @@
 import type { LoggerService } from '@nestjs/common';
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import { installCrc32c } from './crc32c';
+import { installEncoderGrowth } from './encoder-growth';
 import type { KafkaSettings } from './settings';
 
 /**
  * Creates a kafkajs client whose log lines go to the service's structured
- * logger, and whose record batches get their checksum from `crc32c`.
+ * logger, whose record batches get their checksum from `crc32c`, and whose
+ * encoder grows its buffers without zero-filling them.
  */
 export function createKafka(settings: KafkaSettings, logger: LoggerService): Kafka {
   if (!installCrc32c()) {
     logger.warn(
       'the faster CRC-32C was not installed, because kafkajs loaded its record batch module ' +
         'first or moved it; record batches keep the checksum of kafkajs',
+    );
+  }
+  if (!installEncoderGrowth()) {
+    logger.warn(
+      'kafkajs is not the release whose encoder was checked, or moved it; ' +
+        'its encoder keeps zero-filling the buffers it grows',
     );
   }
   return new Kafka({
