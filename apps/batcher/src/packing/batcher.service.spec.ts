@@ -369,6 +369,67 @@ describe('BatcherService', () => {
     commitOffsets.mockImplementation(() => Promise.resolve());
   });
 
+  describe('with a failed commit while running', () => {
+    beforeEach(() => {
+      jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    });
+
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    /** Consumes one line that is dead-lettered, so that its offset becomes committable. */
+    async function completeOneOffset(): Promise<void> {
+      await service.consume(payloadOf([lines(['{"not":"closed"'], ['a'])], jest.fn()), consumer);
+      writer.release();
+      await settle();
+    }
+
+    it('retries the commit after 1 s', async () => {
+      commitOffsets.mockImplementationOnce(() => Promise.reject(new Error('coordinator moved')));
+      await completeOneOffset();
+      expect(commitOffsets).toHaveBeenCalledTimes(1);
+
+      await jest.advanceTimersByTimeAsync(999);
+      expect(commitOffsets).toHaveBeenCalledTimes(1);
+
+      await jest.advanceTimersByTimeAsync(1);
+      expect(commitOffsets).toHaveBeenCalledTimes(2);
+      expect(commitOffsets).toHaveBeenLastCalledWith([{ topic: TOPIC, partition: 0, offset: '1' }]);
+
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(commitOffsets).toHaveBeenCalledTimes(2);
+    });
+
+    it('doubles the wait up to 30 s', async () => {
+      commitOffsets.mockImplementation(() => Promise.reject(new Error('rebalance in progress')));
+      await completeOneOffset();
+      const waits = [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000];
+
+      for (const [index, wait] of waits.entries()) {
+        await jest.advanceTimersByTimeAsync(wait - 1);
+        expect(commitOffsets).toHaveBeenCalledTimes(index + 1);
+        await jest.advanceTimersByTimeAsync(1);
+        expect(commitOffsets).toHaveBeenCalledTimes(index + 2);
+      }
+      commitOffsets.mockImplementation(() => Promise.resolve());
+    });
+
+    it('stops retrying once a later commit succeeds', async () => {
+      commitOffsets.mockImplementationOnce(() => Promise.reject(new Error('coordinator moved')));
+      await completeOneOffset();
+      await service.consume(payloadOf([lines(['{"not":"closed"'], ['a'])], jest.fn()), consumer);
+
+      // The payload starts at offset 0 again, so the tracker starts anew and commits offset 1.
+      writer.release();
+      await settle();
+      expect(commitOffsets).toHaveBeenCalledTimes(2);
+
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(commitOffsets).toHaveBeenCalledTimes(2);
+    });
+  });
+
   it('dead-letters a rejected line as JSON when it parses', async () => {
     const oversized = event('a', 'n'.repeat(config.maxOperationBytes));
     const value = lines([oversized, '{"not":"closed"'], ['a', 'a']);

@@ -62,6 +62,11 @@ export class BatcherService {
   private commitPending = false;
   /** Whether the last commit request failed, so that its offsets are still uncommitted. */
   private lastCommitFailed = false;
+  /** The timer that tries a failed commit again when no written batch does so first. */
+  private commitRetry: NodeJS.Timeout | undefined;
+  private commitRetryDelayMs = COMMIT_RETRY_MIN_MS;
+  /** Set by `flushAll`, which retries the last commit itself. */
+  private flushing = false;
   private commitFn: ((offsets: PartitionOffset[]) => Promise<void>) | undefined;
   readonly stats = { batches: 0, operations: 0, bytes: 0, deadLetters: 0 };
 
@@ -121,16 +126,22 @@ export class BatcherService {
 
   /** Writes every buffered batch and waits until Kafka has them; used on shutdown. */
   async flushAll(): Promise<void> {
-    for (const workspace of [...this.open.keys()]) {
-      this.flushWorkspace(workspace);
-    }
-    await this.writer.idle();
-    await this.commit();
-    // No later commit would cover a failed last one, and the next owner of the partitions
-    // would write those batches again, so it is retried a few times.
-    for (let attempt = 1; this.lastCommitFailed && attempt <= FINAL_COMMIT_RETRIES; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, FINAL_COMMIT_BACKOFF_MS * attempt));
+    this.flushing = true;
+    this.cancelCommitRetry();
+    try {
+      for (const workspace of [...this.open.keys()]) {
+        this.flushWorkspace(workspace);
+      }
+      await this.writer.idle();
       await this.commit();
+      // No later commit would cover a failed last one, and the next owner of the partitions
+      // would write those batches again, so it is retried a few times.
+      for (let attempt = 1; this.lastCommitFailed && attempt <= FINAL_COMMIT_RETRIES; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, FINAL_COMMIT_BACKOFF_MS * attempt));
+        await this.commit();
+      }
+    } finally {
+      this.flushing = false;
     }
   }
 
@@ -406,11 +417,15 @@ export class BatcherService {
       }
     }
     if (offsets.length === 0) {
+      // Nothing owned is left uncommitted, for example after a rebalance took the partitions.
+      this.lastCommitFailed = false;
       return;
     }
     try {
       await commit(offsets);
       this.lastCommitFailed = false;
+      this.cancelCommitRetry();
+      this.commitRetryDelayMs = COMMIT_RETRY_MIN_MS;
       for (const { partition, offset } of offsets) {
         // Skips a partition lost to a rebalance during the commit.
         if (this.offsets.has(partition)) {
@@ -418,14 +433,41 @@ export class BatcherService {
         }
       }
     } catch (error) {
-      // A rebalance can reject a commit; the next commit or the new owner covers it.
+      // A rebalance can reject a commit. The next commit, the retry timer or the new owner
+      // covers it.
       this.lastCommitFailed = true;
       this.logger.warn({
         message: 'offset commit failed',
         offsets: offsets.map(({ partition, offset }) => `${partition}:${offset}`).join(','),
         error: (error as Error).message,
       });
+      this.scheduleCommitRetry();
     }
+  }
+
+  /**
+   * Tries a failed commit again after a delay that doubles up to 30 s, so
+   * that an idle batcher does not leave written batches uncommitted, which
+   * the next owner of the partitions would write again.
+   */
+  private scheduleCommitRetry(): void {
+    if (this.flushing || this.commitRetry !== undefined) {
+      return;
+    }
+    const delayMs = this.commitRetryDelayMs;
+    this.commitRetryDelayMs = Math.min(delayMs * 2, COMMIT_RETRY_MAX_MS);
+    this.commitRetry = setTimeout(() => {
+      this.commitRetry = undefined;
+      if (this.lastCommitFailed && !this.flushing) {
+        void this.commit();
+      }
+    }, delayMs);
+    this.commitRetry.unref();
+  }
+
+  private cancelCommitRetry(): void {
+    clearTimeout(this.commitRetry);
+    this.commitRetry = undefined;
   }
 
   /**
@@ -454,6 +496,10 @@ const MERGE_ACTION = Buffer.from('"action":"merge"', 'utf8');
 /** Retries of the commit that `flushAll` makes last, waiting 250, 500 and 750 ms. */
 const FINAL_COMMIT_RETRIES = 3;
 const FINAL_COMMIT_BACKOFF_MS = 250;
+/** Wait before the first retry of a failed commit while running. */
+const COMMIT_RETRY_MIN_MS = 1000;
+/** Longest wait between retries of a failed commit while running. */
+const COMMIT_RETRY_MAX_MS = 30_000;
 
 /** Returns the person hash of a merge's secondary, or undefined for any other operation. */
 function secondaryHashOf(operation: Operation): number | undefined {
