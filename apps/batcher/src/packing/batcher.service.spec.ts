@@ -379,8 +379,13 @@ describe('BatcherService', () => {
     });
 
     /** Consumes one line that is dead-lettered, so that its offset becomes committable. */
-    async function completeOneOffset(): Promise<void> {
-      await service.consume(payloadOf([lines(['{"not":"closed"'], ['a'])], jest.fn()), consumer);
+    async function completeOneOffset(offset = 0): Promise<void> {
+      const payload = payloadOf([lines(['{"not":"closed"'], ['a'])], jest.fn());
+      const [message] = payload.batch.messages;
+      if (message !== undefined) {
+        message.offset = String(offset);
+      }
+      await service.consume(payload, consumer);
       writer.release();
       await settle();
     }
@@ -412,6 +417,41 @@ describe('BatcherService', () => {
         await jest.advanceTimersByTimeAsync(1);
         expect(commitOffsets).toHaveBeenCalledTimes(index + 2);
       }
+      commitOffsets.mockImplementation(() => Promise.resolve());
+    });
+
+    it('waits 1 s again after a success', async () => {
+      const fail = () => Promise.reject(new Error('coordinator moved'));
+      commitOffsets.mockImplementationOnce(fail).mockImplementationOnce(fail);
+      await completeOneOffset();
+      await jest.advanceTimersByTimeAsync(1000);
+      await jest.advanceTimersByTimeAsync(2000);
+      expect(commitOffsets).toHaveBeenCalledTimes(3);
+
+      commitOffsets.mockImplementationOnce(fail);
+      await completeOneOffset(1);
+      expect(commitOffsets).toHaveBeenCalledTimes(4);
+
+      await jest.advanceTimersByTimeAsync(999);
+      expect(commitOffsets).toHaveBeenCalledTimes(4);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(commitOffsets).toHaveBeenCalledTimes(5);
+    });
+
+    it('leaves no retry after overlapping flushes', async () => {
+      commitOffsets.mockImplementation(() => Promise.reject(new Error('rebalance in progress')));
+      await completeOneOffset();
+
+      // The second flush retries its last commit after the first flush has ended.
+      const first = service.flushAll();
+      await jest.advanceTimersByTimeAsync(300);
+      const second = service.flushAll();
+      await jest.advanceTimersByTimeAsync(5_000);
+      await Promise.all([first, second]);
+      const calls = commitOffsets.mock.calls.length;
+      await jest.advanceTimersByTimeAsync(60_000);
+
+      expect(commitOffsets).toHaveBeenCalledTimes(calls);
       commitOffsets.mockImplementation(() => Promise.resolve());
     });
 

@@ -65,8 +65,8 @@ export class BatcherService {
   /** The timer that tries a failed commit again when no written batch does so first. */
   private commitRetry: NodeJS.Timeout | undefined;
   private commitRetryDelayMs = COMMIT_RETRY_MIN_MS;
-  /** Set by `flushAll`, which retries the last commit itself. */
-  private flushing = false;
+  /** Calls of `flushAll` in progress, which retry the last commit themselves. */
+  private flushes = 0;
   private commitFn: ((offsets: PartitionOffset[]) => Promise<void>) | undefined;
   readonly stats = { batches: 0, operations: 0, bytes: 0, deadLetters: 0 };
 
@@ -126,7 +126,7 @@ export class BatcherService {
 
   /** Writes every buffered batch and waits until Kafka has them; used on shutdown. */
   async flushAll(): Promise<void> {
-    this.flushing = true;
+    this.flushes += 1;
     this.cancelCommitRetry();
     try {
       for (const workspace of [...this.open.keys()]) {
@@ -141,7 +141,7 @@ export class BatcherService {
         await this.commit();
       }
     } finally {
-      this.flushing = false;
+      this.flushes -= 1;
     }
   }
 
@@ -418,14 +418,12 @@ export class BatcherService {
     }
     if (offsets.length === 0) {
       // Nothing owned is left uncommitted, for example after a rebalance took the partitions.
-      this.lastCommitFailed = false;
+      this.clearCommitFailure();
       return;
     }
     try {
       await commit(offsets);
-      this.lastCommitFailed = false;
-      this.cancelCommitRetry();
-      this.commitRetryDelayMs = COMMIT_RETRY_MIN_MS;
+      this.clearCommitFailure();
       for (const { partition, offset } of offsets) {
         // Skips a partition lost to a rebalance during the commit.
         if (this.offsets.has(partition)) {
@@ -436,33 +434,42 @@ export class BatcherService {
       // A rebalance can reject a commit. The next commit, the retry timer or the new owner
       // covers it.
       this.lastCommitFailed = true;
+      const retryInMs = this.scheduleCommitRetry();
       this.logger.warn({
         message: 'offset commit failed',
         offsets: offsets.map(({ partition, offset }) => `${partition}:${offset}`).join(','),
         error: (error as Error).message,
+        retryInMs,
       });
-      this.scheduleCommitRetry();
     }
+  }
+
+  private clearCommitFailure(): void {
+    this.lastCommitFailed = false;
+    this.cancelCommitRetry();
+    this.commitRetryDelayMs = COMMIT_RETRY_MIN_MS;
   }
 
   /**
    * Tries a failed commit again after a delay that doubles up to 30 s, so
    * that an idle batcher does not leave written batches uncommitted, which
-   * the next owner of the partitions would write again.
+   * the next owner of the partitions would write again. Returns the delay,
+   * or undefined when a retry is already scheduled or `flushAll` retries.
    */
-  private scheduleCommitRetry(): void {
-    if (this.flushing || this.commitRetry !== undefined) {
-      return;
+  private scheduleCommitRetry(): number | undefined {
+    if (this.flushes > 0 || this.commitRetry !== undefined) {
+      return undefined;
     }
     const delayMs = this.commitRetryDelayMs;
     this.commitRetryDelayMs = Math.min(delayMs * 2, COMMIT_RETRY_MAX_MS);
     this.commitRetry = setTimeout(() => {
       this.commitRetry = undefined;
-      if (this.lastCommitFailed && !this.flushing) {
+      if (this.lastCommitFailed && this.flushes === 0) {
         void this.commit();
       }
     }, delayMs);
     this.commitRetry.unref();
+    return delayMs;
   }
 
   private cancelCommitRetry(): void {
@@ -498,7 +505,7 @@ const FINAL_COMMIT_RETRIES = 3;
 const FINAL_COMMIT_BACKOFF_MS = 250;
 /** Wait before the first retry of a failed commit while running. */
 const COMMIT_RETRY_MIN_MS = 1000;
-/** Longest wait between retries of a failed commit while running. */
+/** Maximum wait between retries of a failed commit while running. */
 const COMMIT_RETRY_MAX_MS = 30_000;
 
 /** Returns the person hash of a merge's secondary, or undefined for any other operation. */

@@ -73,6 +73,7 @@ describe('installEncoderGrowth', () => {
   });
 
   it('leaves the encoder in place when installed again', () => {
+    expect(installEncoderGrowth()).toBe(true);
     const installed = Encoder.prototype.ensureAvailable;
     expect(installEncoderGrowth()).toBe(true);
     expect(Encoder.prototype.ensureAvailable).toBe(installed);
