@@ -85,6 +85,17 @@ function payloadOf(values: string[], resolveOffset: jest.Mock): EachBatchPayload
   } as unknown as EachBatchPayload;
 }
 
+/** Returns a payload of one message with `value`, at `offset` of `partition`. */
+function payloadAt(value: string, offset: number, partition = 0): EachBatchPayload {
+  const payload = payloadOf([value], jest.fn());
+  (payload.batch as { partition: number }).partition = partition;
+  const [message] = payload.batch.messages;
+  if (message !== undefined) {
+    message.offset = String(offset);
+  }
+  return payload;
+}
+
 describe('BatcherService', () => {
   const config = readBatcherConfig({ KAFKA_BROKERS: '127.0.0.1:9092', BATCHER_LINGER_MS: '60000' });
   const batchesTopic = config.kafka.topics.batches.name;
@@ -205,14 +216,7 @@ describe('BatcherService', () => {
       'site-1',
       Array.from({ length: 40 }, (_, i) => `more-${i}`),
     );
-    const messageAt = (offset: number, value: string) => {
-      const payload = payloadOf([value], jest.fn());
-      const [message] = payload.batch.messages;
-      if (message !== undefined) {
-        message.offset = String(offset);
-      }
-      return payload;
-    };
+    const messageAt = (offset: number, value: string) => payloadAt(value, offset);
 
     // kafkajs reads offset 0 again, as after a rebalance, before anything is written.
     await service.consume(messageAt(0, first), consumer);
@@ -267,15 +271,8 @@ describe('BatcherService', () => {
       });
       await settle();
     };
-    const messageAt = (partition: number, offset: number, person: string) => {
-      const payload = payloadOf([lines([event(person, 'e')], [person])], jest.fn());
-      (payload.batch as { partition: number }).partition = partition;
-      const [message] = payload.batch.messages;
-      if (message !== undefined) {
-        message.offset = String(offset);
-      }
-      return payload;
-    };
+    const messageAt = (partition: number, offset: number, person: string) =>
+      payloadAt(lines([event(person, 'e')], [person]), offset, partition);
 
     await service.consume(messageAt(0, 0, 'a'), consumer);
     await service.consume(messageAt(1, 0, 'b'), consumer);
@@ -321,14 +318,7 @@ describe('BatcherService', () => {
             release = resolve;
           }),
       );
-      const messageAt = (offset: number) => {
-        const payload = payloadOf([lines([event('a', 'e')], ['a'])], jest.fn());
-        const [message] = payload.batch.messages;
-        if (message !== undefined) {
-          message.offset = String(offset);
-        }
-        return payload;
-      };
+      const messageAt = (offset: number) => payloadAt(lines([event('a', 'e')], ['a']), offset);
 
       await service.consume(messageAt(0), consumer);
       const first = service.flushAll();
@@ -380,12 +370,7 @@ describe('BatcherService', () => {
 
     /** Consumes one line that is dead-lettered, so that its offset becomes committable. */
     async function completeOneOffset(offset = 0): Promise<void> {
-      const payload = payloadOf([lines(['{"not":"closed"'], ['a'])], jest.fn());
-      const [message] = payload.batch.messages;
-      if (message !== undefined) {
-        message.offset = String(offset);
-      }
-      await service.consume(payload, consumer);
+      await service.consume(payloadAt(lines(['{"not":"closed"'], ['a']), offset), consumer);
       writer.release();
       await settle();
     }
@@ -458,11 +443,9 @@ describe('BatcherService', () => {
     it('stops retrying once a later commit succeeds', async () => {
       commitOffsets.mockImplementationOnce(() => Promise.reject(new Error('coordinator moved')));
       await completeOneOffset();
-      await service.consume(payloadOf([lines(['{"not":"closed"'], ['a'])], jest.fn()), consumer);
 
-      // The payload starts at offset 0 again, so the tracker starts anew and commits offset 1.
-      writer.release();
-      await settle();
+      // Offset 0 again, so the tracker starts anew and commits offset 1 a second time.
+      await completeOneOffset();
       expect(commitOffsets).toHaveBeenCalledTimes(2);
 
       await jest.advanceTimersByTimeAsync(60_000);

@@ -18,8 +18,8 @@ export function createKafka(settings: KafkaSettings, logger: LoggerService): Kaf
   }
   if (!installEncoderGrowth()) {
     logger.warn(
-      'kafkajs is not the release whose encoder was checked, or moved it; ' +
-        'its encoder keeps zero-filling the buffers it grows',
+      'the encoder growth without zero-fill was not installed, because kafkajs is not ' +
+        '2.2.4 or moved its encoder module; kafkajs keeps zero-filling the buffers it grows',
     );
   }
   return new Kafka({

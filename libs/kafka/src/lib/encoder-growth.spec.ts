@@ -72,7 +72,7 @@ describe('installEncoderGrowth', () => {
     expect(encoded.equals(expected)).toBe(true);
   });
 
-  it('leaves the encoder in place when installed again', () => {
+  it('installs once when called twice', () => {
     expect(installEncoderGrowth()).toBe(true);
     const installed = Encoder.prototype.ensureAvailable;
     expect(installEncoderGrowth()).toBe(true);
@@ -95,7 +95,7 @@ describe('patchEncoderGrowth', () => {
     expect(encoderClass.prototype.ensureAvailable).toBe(own);
   });
 
-  it('changes nothing when the encoder has no nextPowerOfTwo', () => {
+  it('skips an encoder without nextPowerOfTwo', () => {
     const encoderClass = { prototype: { ensureAvailable: () => undefined } };
     const own = encoderClass.prototype.ensureAvailable;
     expect(patchEncoderGrowth(encoderClass as unknown as KafkajsEncoderClass, '2.2.4')).toBe(false);

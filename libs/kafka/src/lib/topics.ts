@@ -4,8 +4,9 @@ import type { TopicSettings } from './settings';
 
 /**
  * Creates the topics that do not exist yet with their partition count,
- * retention and, when set, segment size. An existing topic is left as it is: adding partitions would move
- * keys and break per-person order, so a mismatch is logged for an operator.
+ * retention and, when set, segment size. An existing topic is left as it
+ * is, because adding partitions would move keys and break per-person order,
+ * so a mismatch is logged for an operator.
  */
 export async function ensureTopics(
   admin: Admin,
