@@ -4,7 +4,6 @@ import { MetricsController } from '@cio-pipeline/health';
 import { WorkspaceAuthService } from './auth/workspace-auth.service';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway-config';
 import { HealthController } from './health/health.controller';
-import { TrackController } from './http/track.controller';
 import { TrackGrpcController } from './grpc/track.grpc.controller';
 import { IngestService } from './ingest/ingest.service';
 import { TrackApiService } from './ingest/track-api.service';
@@ -15,7 +14,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TerminusModule.forRoot({ logger: false })],
-      controllers: [TrackController, TrackGrpcController, HealthController, MetricsController],
+      controllers: [TrackGrpcController, HealthController, MetricsController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         WorkspaceAuthService,

@@ -9,6 +9,8 @@ import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { AppModule } from './app.module';
 import type { GatewayConfig } from './config/gateway-config';
 import { TrackApiExceptionFilter } from './http/track-api-exception.filter';
+import { registerTrackRoutes } from './http/track-routes';
+import { TrackApiService } from './ingest/track-api.service';
 import { countResponse } from './metrics/gateway-metrics';
 
 function grpcOptions(config: GatewayConfig, url: string): MicroserviceOptions {
@@ -81,6 +83,7 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     countResponse(route, reply.statusCode);
     done();
   });
+  registerTrackRoutes(fastify, app.get(TrackApiService));
   if (config.grpcUrl !== undefined) {
     app.connectMicroservice<MicroserviceOptions>(grpcOptions(config, config.grpcUrl));
   }
