@@ -1,6 +1,13 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifyServerOptions,
+  onResponseHookHandler,
+} from 'fastify';
 import { readFileSync } from 'node:fs';
 import { createJsonLogger } from '@cio-pipeline/runtime';
 import { TRACK_PROTO_PACKAGE, TRACK_PROTO_PATH, UlidFactory } from '@cio-pipeline/schemas';
@@ -37,7 +44,40 @@ function grpcOptions(config: GatewayConfig, url: string): MicroserviceOptions {
 }
 
 function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
-  void reply.status(error.statusCode ?? 400).send({ meta: { error: error.message } });
+  const status = error.statusCode ?? 400;
+  // Fastify runs no response hook for these, so they are counted here.
+  countResponse('unmatched', status);
+  void reply.status(status).send({ meta: { error: error.message } });
+}
+
+/**
+ * Counts every response under its route's pattern, or as `unmatched`. Each
+ * route gets a hook of its own with the pattern in its closure, because
+ * reading `request.routeOptions` builds a new object on every call.
+ */
+function countResponsesByRoute(fastify: FastifyInstance): void {
+  fastify.addHook('onRoute', (route) => {
+    const pattern = route.url;
+    const count: onResponseHookHandler = (_request, reply, done) => {
+      countResponse(pattern, reply.statusCode);
+      done();
+    };
+    route.onResponse = [...hooksOf(route.onResponse), count];
+  });
+  // Requests that match no route.
+  fastify.addHook('onResponse', (request, reply, done) => {
+    if (request.is404) {
+      countResponse('unmatched', reply.statusCode);
+    }
+    done();
+  });
+}
+
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  if (hooks === undefined) {
+    return [];
+  }
+  return Array.isArray(hooks) ? hooks : [hooks];
 }
 
 /** Creates the gateway application without listening, for main and for tests. */
@@ -47,7 +87,7 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     bodyLimit: config.bodyLimitBytes,
     genReqId: () => ids.next(),
     // An identifier of 150 bytes is up to 450 characters once percent-encoded.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     // Errors Fastify raises before routing (a bad URL, a path parameter over
     // maxParamLength) get Customer.io's error shape like every other answer.
     frameworkErrors: answerFrameworkError as FastifyServerOptions['frameworkErrors'],
@@ -68,7 +108,8 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
       logger: createJsonLogger('gateway'),
     },
   );
-  app.useGlobalFilters(new TrackApiExceptionFilter());
+  const errors = new TrackApiExceptionFilter();
+  app.useGlobalFilters(errors);
   const fastify = app.getHttpAdapter().getInstance();
   // customerio-node sends delete, suppress and unsuppress with a JSON content
   // type and no body, which Fastify would reject as an empty JSON body.
@@ -78,12 +119,8 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     }
     done();
   });
-  fastify.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    countResponse(route, reply.statusCode);
-    done();
-  });
-  registerTrackRoutes(fastify, app.get(TrackApiService));
+  countResponsesByRoute(fastify);
+  registerTrackRoutes(fastify, app.get(TrackApiService), errors);
   if (config.grpcUrl !== undefined) {
     app.connectMicroservice<MicroserviceOptions>(grpcOptions(config, config.grpcUrl));
   }

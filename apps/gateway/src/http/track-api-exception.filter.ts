@@ -20,9 +20,11 @@ export class TrackApiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
-    const request = http.getRequest<FastifyRequest>();
+    this.respond(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
 
+  /** Sends the response for `exception`, for Nest's routes and for plain Fastify routes alike. */
+  respond(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
     if (exception instanceof TrackApiError) {
       void reply
         .status(exception.getStatus())

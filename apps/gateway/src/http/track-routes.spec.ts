@@ -11,6 +11,7 @@ import {
   uniquePrefix,
   waitForReady,
 } from '../testing/gateway-test-kit';
+import { TrackApiService } from '../ingest/track-api.service';
 
 jest.setTimeout(30_000);
 
@@ -495,6 +496,100 @@ describe('gateway Track API', () => {
 
       expect(reply.status).toBe(400);
       expect(reply.body).toEqual({ meta: { error: expect.any(String) as string } });
+    });
+
+    it.each([
+      ['PUT', '/api/v1/customers/'],
+      ['DELETE', '/api/v1/customers/'],
+      ['POST', '/api/v1/customers//events'],
+      ['PUT', '/api/v1/customers//devices'],
+      ['DELETE', '/api/v1/customers/person-15/devices/'],
+      ['DELETE', '/api/v1/customers//devices/device-1'],
+      ['POST', '/api/v1/customers//suppress'],
+      ['POST', '/api/v1/customers//unsuppress'],
+    ] as const)('returns 404 for %s %s', async (method, url) => {
+      const body = method === 'DELETE' ? undefined : { name: 'x', device: { id: 'd' } };
+
+      const signed = await call(method, url, { body });
+      const unsigned = await call(method, url, { body, authorization: null });
+      rejectedRequests.push(signed.requestId, unsigned.requestId);
+
+      expect(signed.status).toBe(404);
+      expect(signed.body).toEqual({ meta: { error: `Cannot ${method} ${url}` } });
+      expect(unsigned.status).toBe(404);
+    });
+
+    it('returns 500 with the request id for an unexpected error', async () => {
+      const service = app!.get(TrackApiService);
+      const failure = jest
+        .spyOn(service, 'acceptOne')
+        .mockRejectedValueOnce(new Error('secret detail of the failure'));
+
+      try {
+        const reply = await call('POST', '/api/v1/customers/person-16/events', {
+          body: { name: 'clicked' },
+        });
+        rejectedRequests.push(reply.requestId);
+
+        expect(reply.status).toBe(500);
+        expect(reply.body).toEqual({
+          meta: { error: expect.stringMatching(/^internal error; request id \S+$/) as string },
+        });
+        expect(JSON.stringify(reply.body)).not.toContain('secret detail');
+      } finally {
+        failure.mockRestore();
+      }
+    });
+  });
+
+  describe('response metrics', () => {
+    /** Returns the count of `status` responses of `route` on GET /metrics, 0 before the first. */
+    async function responses(route: string, status: number): Promise<number> {
+      const response = await app!.getHttpAdapter().getInstance().inject('/metrics');
+      const sample = `cio_gateway_requests_total{route="${route}",status="${status}"} `;
+      const line = response.body.split('\n').find((text) => text.startsWith(sample));
+      return line === undefined ? 0 : Number(line.slice(sample.length));
+    }
+
+    it('counts responses by route pattern', async () => {
+      const route = '/api/v1/customers/:identifier/events';
+      const accepted = await responses(route, 200);
+      const rejected = await responses(route, 400);
+      const unmatched = await responses('unmatched', 200);
+
+      const good = await call('POST', '/api/v1/customers/person-counted/events', {
+        body: { name: 'counted' },
+      });
+      const bad = await call('POST', '/api/v1/customers/person-counted/events', {
+        body: { name: 5 },
+      });
+      rejectedRequests.push(bad.requestId);
+
+      expect(good.status).toBe(200);
+      expect(bad.status).toBe(400);
+      expect(await responses(route, 200)).toBe(accepted + 1);
+      expect(await responses(route, 400)).toBe(rejected + 1);
+      expect(await responses('/api/v1/customers/person-counted/events', 200)).toBe(0);
+      expect(await responses('unmatched', 200)).toBe(unmatched);
+    });
+
+    it('counts unknown paths as unmatched', async () => {
+      const before = await responses('unmatched', 404);
+
+      const reply = await call('POST', '/api/v1/no-such-route');
+
+      expect(reply.status).toBe(404);
+      expect(await responses('unmatched', 404)).toBe(before + 1);
+    });
+
+    it('counts invalid URLs as unmatched', async () => {
+      const before = await responses('unmatched', 400);
+
+      const reply = await call('POST', '/api/v1/customers/%zz/events', { body: { name: 'x' } });
+      rejectedRequests.push(reply.requestId);
+
+      expect(reply.status).toBe(400);
+      expect(await responses('unmatched', 400)).toBe(before + 1);
     });
   });
 
