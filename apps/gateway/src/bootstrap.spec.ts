@@ -113,7 +113,7 @@ describe('gateway with customerio-node', () => {
     expect(await operationOf('anonymous_id:c-anonymous')).toEqual({
       type: 'person',
       action: 'event',
-      identifiers: { anonymous_id: 'c-anonymous' },
+      anonymous_id: 'c-anonymous',
       name: 'viewed',
       id: ANY_ULID,
       attributes: { page: 'home' },

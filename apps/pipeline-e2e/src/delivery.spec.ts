@@ -87,4 +87,42 @@ describe('pipeline over a real broker', () => {
       expect(arrived.get(person)).toEqual(order);
     }
   });
+
+  it('delivers anonymous events', async () => {
+    const ids = new UlidFactory();
+    const v1Id = ids.next();
+    const v2Id = ids.next();
+
+    const v1 = await postJson(`${stack.gatewayUrl}/api/v1/events`, CREDENTIALS, {
+      name: 'viewed',
+      id: v1Id,
+      anonymous_id: 'visitor-1',
+      data: { page: 'home' },
+    });
+    const v2 = await postJson(`${stack.gatewayUrl}/api/v2/entity`, CREDENTIALS, {
+      type: 'person',
+      action: 'page',
+      name: 'pricing',
+      id: v2Id,
+      anonymous_id: 'visitor-2',
+    });
+    expect(v1.status).toBe(200);
+    expect(v2.status).toBe(200);
+
+    const stored = async () =>
+      (await stack.sandbox.operations(WORKSPACE.siteId))
+        .map(({ operation }) => operation)
+        .filter((operation) => operation.id === v1Id || operation.id === v2Id);
+    await waitUntil(
+      'both anonymous events in the sandbox',
+      async () => (await stored()).length === 2,
+      60_000,
+    );
+
+    const byId = new Map((await stored()).map((operation) => [operation.id, operation]));
+    expect(byId.get(v1Id)?.anonymous_id).toBe('visitor-1');
+    expect(byId.get(v1Id)?.identifiers).toBeUndefined();
+    expect(byId.get(v2Id)?.anonymous_id).toBe('visitor-2');
+    expect(byId.get(v2Id)?.action).toBe('page');
+  });
 });

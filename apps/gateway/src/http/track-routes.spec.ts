@@ -115,7 +115,7 @@ const ROUTES: RouteCase[] = [
     operation: {
       type: 'person',
       action: 'event',
-      identifiers: { anonymous_id: 'anon-1' },
+      anonymous_id: 'anon-1',
       name: 'viewed',
       id: ANY_ULID,
       attributes: { page: 'home' },

@@ -20,9 +20,13 @@ describe('personKeyOf', () => {
   it.each([
     ['cio_id', { cio_id: 'c1' }, 'cio_id:c1'],
     ['phone', { phone: '+15550100' }, 'phone:+15550100'],
-    ['anonymous_id', { anonymous_id: 'a1' }, 'anonymous_id:a1'],
   ])('prefixes %s kind', (_kind, identifiers, key) => {
     expect(personKeyOf(identify(identifiers as Operation['identifiers']))).toBe(key);
+  });
+
+  it('keys anonymous events by anonymous_id', () => {
+    const operation: Operation = { type: 'person', action: 'event', anonymous_id: 'a1' };
+    expect(personKeyOf(operation)).toBe('anonymous_id:a1');
   });
 
   it('keys objects by type and id', () => {

@@ -28,13 +28,12 @@ export const EVENT_ACTIONS: ReadonlySet<Action> = new Set<Action>(['event', 'pag
 export const PERSON_IDENTIFIER_KINDS = ['id', 'email', 'cio_id', 'phone'] as const;
 export type PersonIdentifierKind = (typeof PERSON_IDENTIFIER_KINDS)[number];
 
-/** Exactly one key. Anonymous events use `anonymous_id`; objects use their type and id. */
+/** Exactly one key; objects use their type and id. */
 export type Identifiers =
   | { id: string }
   | { email: string }
   | { cio_id: string }
   | { phone: string }
-  | { anonymous_id: string }
   | { object_type_id: string; object_id: string };
 
 export type AttributeValue = string | number | boolean | null | object;
@@ -51,6 +50,8 @@ export interface Operation {
   type: OperationType;
   action: Action;
   identifiers?: Identifiers;
+  /** The visitor of a person event, page or screen that has no `identifiers`. */
+  anonymous_id?: string;
   /** Event, page or screen name. */
   name?: string;
   /** ULID of an event; Customer.io ignores an event whose id it has seen. */
@@ -86,7 +87,7 @@ export interface OperationEnvelope {
 export function personKeyOf(operation: Operation): string {
   const identifiers = operation.action === 'merge' ? operation.primary : operation.identifiers;
   if (identifiers === undefined) {
-    return '';
+    return operation.anonymous_id === undefined ? '' : `anonymous_id:${operation.anonymous_id}`;
   }
   if ('object_type_id' in identifiers) {
     return `object:${identifiers.object_type_id}:${identifiers.object_id}`;

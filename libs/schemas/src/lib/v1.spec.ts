@@ -179,7 +179,8 @@ describe('fromTrack', () => {
 
   it('converts anonymous event', () => {
     const operation = valueOf(fromTrack(undefined, { name: 'visit', anonymous_id: 'a1' }, OPTIONS));
-    expect(operation.identifiers).toEqual({ anonymous_id: 'a1' });
+    expect(operation.anonymous_id).toBe('a1');
+    expect(operation.identifiers).toBeUndefined();
   });
 
   it('requires anonymous_id without identifier', () => {

@@ -75,30 +75,18 @@ export function fromTrack(
     return fail('data', 'invalid_type', `data must be an object, got ${describeType(data)}`);
   }
 
-  let identifiers: Record<string, unknown>;
+  const input: Record<string, unknown> = { type: 'person', action, name, id, timestamp };
   if (identifier !== undefined) {
-    identifiers = identifiersFromPath(identifier);
+    input['identifiers'] = identifiersFromPath(identifier);
   } else if (anonymous_id !== undefined) {
-    identifiers = { anonymous_id };
+    input['anonymous_id'] = anonymous_id;
   } else {
     return fail('anonymous_id', 'required', 'anonymous_id is required for an anonymous event');
   }
-  const input: Record<string, unknown> = {
-    type: 'person',
-    action,
-    identifiers,
-    name,
-    id,
-    timestamp,
-  };
   if (data !== undefined) {
     input['attributes'] = data;
   }
-  const renamed: Record<string, string> = { attributes: 'data' };
-  if (identifier === undefined) {
-    renamed['identifiers.anonymous_id'] = 'anonymous_id';
-  }
-  return prefixErrors(checkOperation(input, options), renamed);
+  return prefixErrors(checkOperation(input, options), { attributes: 'data' });
 }
 
 export function fromPersonAction(

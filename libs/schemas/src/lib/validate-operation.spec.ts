@@ -152,13 +152,35 @@ describe('validateOperation', () => {
     });
 
     it('rejects anonymous_id on identify', () => {
-      const input = identify({ identifiers: { anonymous_id: 'anon-1' } });
-      expectError(reject(input), 'identifiers.anonymous_id', 'invalid_value');
+      const input = { type: 'person', action: 'identify', anonymous_id: 'anon-1' };
+      expectError(reject(input), 'anonymous_id', 'unknown_field');
+    });
+
+    it('rejects anonymous_id on object event', () => {
+      const input = { type: 'object', action: 'event', name: 'x', anonymous_id: 'anon-1' };
+      expectError(reject(input), 'anonymous_id', 'unknown_field');
+    });
+
+    it('rejects anonymous_id in identifiers', () => {
+      const error = reject(event({ identifiers: { anonymous_id: 'anon-1' } }));
+      expectError(error, 'identifiers.anonymous_id', 'unknown_field');
+      expect(error.message).toContain("send it as the operation's anonymous_id field");
+    });
+
+    it('rejects anonymous_id with identifiers', () => {
+      const input = { ...event({ identifiers: { id: 'p-1' } }), anonymous_id: 'anon-1' };
+      expectError(reject(input), 'anonymous_id', 'invalid_value');
     });
 
     it.each(['event', 'page', 'screen'])('accepts anonymous_id on %s', (action) => {
-      const input = event({ action, identifiers: { anonymous_id: 'anon-1' } });
-      expect(accept(input).identifiers).toEqual({ anonymous_id: 'anon-1' });
+      const operation = accept(event({ action, identifiers: undefined, anonymous_id: 'anon-1' }));
+      expect(operation.anonymous_id).toBe('anon-1');
+      expect(operation.identifiers).toBeUndefined();
+    });
+
+    it('checks anonymous_id size', () => {
+      const error = reject(event({ identifiers: undefined, anonymous_id: 'a'.repeat(151) }));
+      expectError(error, 'anonymous_id', 'too_large');
     });
 
     it('accepts object identifiers', () => {
@@ -530,16 +552,22 @@ describe('validateOperation', () => {
       },
       { requiredKeys: ['type', 'action', 'identifiers'] },
     );
-    const eventLike = fc.record(
-      {
-        type: fc.constant('person'),
-        action: fc.constantFrom('event', 'page', 'screen'),
-        identifiers: fc.oneof(person, fc.record({ anonymous_id: text })),
-        name: text,
-        id: fc.constantFrom(ULID, ULID.toLowerCase()),
-        attributes,
-      },
-      { requiredKeys: ['type', 'action', 'identifiers', 'name'] },
+    const eventFields = {
+      type: fc.constant('person'),
+      action: fc.constantFrom('event', 'page', 'screen'),
+      name: text,
+      id: fc.constantFrom(ULID, ULID.toLowerCase()),
+      attributes,
+    };
+    const eventLike = fc.oneof(
+      fc.record(
+        { ...eventFields, identifiers: person },
+        { requiredKeys: ['type', 'action', 'identifiers', 'name'] },
+      ),
+      fc.record(
+        { ...eventFields, anonymous_id: text },
+        { requiredKeys: ['type', 'action', 'anonymous_id', 'name'] },
+      ),
     );
     const mergeLike = fc.record({
       type: fc.constant('person'),
@@ -565,6 +593,7 @@ describe('validateOperation', () => {
           'type',
           'action',
           'identifiers',
+          'anonymous_id',
           'name',
           'id',
           'timestamp',

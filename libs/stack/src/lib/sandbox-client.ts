@@ -85,6 +85,8 @@ export interface StoredOperation {
     type: string;
     action: string;
     identifiers?: Record<string, string>;
+    /** The visitor of an anonymous event, in place of `identifiers`. */
+    anonymous_id?: string;
     id?: string;
     name?: string;
     attributes?: Record<string, unknown>;
