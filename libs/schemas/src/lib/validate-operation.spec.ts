@@ -370,6 +370,37 @@ describe('validateOperation', () => {
     });
   });
 
+  describe('numbers beyond the double range', () => {
+    // JSON.parse reads these as Infinity, which JSON.stringify writes as null.
+    const tooLarge = JSON.parse('{"big": 1e400, "small": -1e999}') as Record<string, number>;
+
+    it('rejects one in attributes', () => {
+      const error = reject(identify({ attributes: { score: tooLarge['big'], plan: 'pro' } }));
+      expectError(error, '', 'invalid_value');
+      expect(error.message).toContain('1e400');
+    });
+
+    it('rejects one nested in event data', () => {
+      const input = event({ attributes: { cart: { items: [{ price: tooLarge['small'] }] } } });
+      expectError(reject(input), '', 'invalid_value');
+    });
+
+    it('rejects NaN in device attributes', () => {
+      const input = {
+        type: 'person',
+        action: 'add_device',
+        identifiers: { id: 'user-1' },
+        device: { token: 't-1', attributes: { level: Number.NaN } },
+      };
+      expectError(reject(input), '', 'invalid_value');
+    });
+
+    it('accepts the largest double', () => {
+      const operation = accept(identify({ attributes: { score: Number.MAX_VALUE } }));
+      expect(operation.attributes).toEqual({ score: Number.MAX_VALUE });
+    });
+  });
+
   describe('attributes', () => {
     it('rejects non-object attributes', () => {
       expectError(reject(identify({ attributes: [1] })), 'attributes', 'invalid_type');

@@ -72,12 +72,20 @@ export function checkOperation(input: unknown, options: ValidateOptions): Parsed
   if (!isPlainObject(input)) {
     return fail('', 'invalid_type', `operation must be an object, got ${describeType(input)}`);
   }
-  const depth = nestingDepth(input, MAX_NESTING_DEPTH);
-  if (depth > MAX_NESTING_DEPTH) {
+  const nesting = inspectNesting(input, MAX_NESTING_DEPTH);
+  if (nesting.depth > MAX_NESTING_DEPTH) {
     return fail(
       '',
       'too_deep',
       `operation nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`,
+    );
+  }
+  // JSON.stringify would write such a number as null, a value the caller never sent.
+  if (nesting.nonFinite) {
+    return fail(
+      '',
+      'invalid_value',
+      'operation contains a number outside the range of a 64-bit float, such as 1e400; send it as a string',
     );
   }
   const unknownField = Object.keys(input).find((key) => !OPERATION_FIELDS.has(key));
@@ -535,20 +543,39 @@ function applyRelationships(input: Record<string, unknown>, operation: Operation
  * and given up on once past `max`, so a hostile body cannot overflow the stack.
  */
 export function nestingDepth(value: unknown, max: number): number {
+  return inspectNesting(value, max).depth;
+}
+
+/** Depth of a JSON value, and whether it contains a number that JSON text cannot carry. */
+interface Nesting {
+  depth: number;
+  nonFinite: boolean;
+}
+
+/**
+ * Walks `value` once, iteratively, and stops once it nests deeper than `max`.
+ * `JSON.parse` reads a number beyond the double range, such as 1e400, as
+ * Infinity, and `JSON.stringify` writes Infinity as null.
+ */
+function inspectNesting(value: unknown, max: number): Nesting {
   let deepest = 0;
+  let nonFinite = false;
   const stack: [unknown, number][] = [[value, 1]];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     const [current, depth] = next;
     if (typeof current !== 'object' || current === null) {
+      if (typeof current === 'number' && !Number.isFinite(current)) {
+        nonFinite = true;
+      }
       continue;
     }
     deepest = Math.max(deepest, depth);
     if (deepest > max) {
-      return deepest;
+      return { depth: deepest, nonFinite };
     }
     for (const child of Object.values(current)) {
       stack.push([child, depth + 1]);
     }
   }
-  return deepest;
+  return { depth: deepest, nonFinite };
 }
