@@ -1,7 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createServer, type Server } from 'node:net';
 import { sleep, waitUntil } from '@cio-pipeline/stack';
+import { KafkaUnavailableError, ProducerOverloadedError } from '@cio-pipeline/kafka';
 import { basicAuth, initGateway, testGatewayConfig } from '../testing/gateway-test-kit';
+import { unavailableMessage } from './ingest.service';
 
 jest.setTimeout(30_000);
 
@@ -108,5 +110,30 @@ describe('gateway without Kafka', () => {
     await sleep(5000);
 
     expect(connections).toBe(afterClose);
+  });
+});
+
+describe('unavailable message', () => {
+  const waited = 'Kafka did not acknowledge within 10000 ms';
+
+  it('says a queued write was not stored', () => {
+    const error = new KafkaUnavailableError(`${waited}; nothing was written`, {
+      cause: { written: false },
+    });
+    expect(unavailableMessage(error)).toBe(`not accepted: ${waited}; nothing was written; retry`);
+  });
+
+  it('warns that a sent write may be stored', () => {
+    const error = new KafkaUnavailableError(`${waited}; the write may still complete`, {
+      cause: { written: 'unknown' },
+    });
+    const message = unavailableMessage(error);
+    expect(message.startsWith('may have been accepted: ')).toBe(true);
+    expect(message).toContain('give events an id of your own');
+  });
+
+  it('says an overloaded producer stored nothing', () => {
+    const message = unavailableMessage(new ProducerOverloadedError(2048, 1024));
+    expect(message.startsWith('not accepted: ')).toBe(true);
   });
 });

@@ -133,10 +133,7 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
       await this.producer.send(this.config.kafka.topics.operations.name, messages);
     } catch (error) {
       if (error instanceof KafkaUnavailableError || error instanceof ProducerOverloadedError) {
-        throw TrackApiError.unavailable(
-          `not accepted: ${error.message}; retry with the same event ids`,
-          this.config.retryAfterSeconds,
-        );
+        throw TrackApiError.unavailable(unavailableMessage(error), this.config.retryAfterSeconds);
       }
       throw error;
     }
@@ -215,6 +212,23 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
       await admin.disconnect();
     }
   }
+}
+
+/**
+ * Returns the 503 message for a write that Kafka did not acknowledge. A write
+ * that was already in a request when its time ran out may still be stored, and
+ * then a retry stores its operations twice; Customer.io drops a repeated event
+ * only when both carry the same `id`.
+ */
+export function unavailableMessage(error: KafkaUnavailableError | ProducerOverloadedError): string {
+  const written = (error.cause as { written?: unknown } | undefined)?.written;
+  if (written === 'unknown') {
+    return (
+      `may have been accepted: ${error.message}; a retry may store it twice, ` +
+      'so give events an id of your own to let Customer.io drop the repeat'
+    );
+  }
+  return `not accepted: ${error.message}; retry`;
 }
 
 /** One operations-topic message in the making: operations of one partition, in request order. */
