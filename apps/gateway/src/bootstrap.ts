@@ -80,11 +80,47 @@ function hooksOf<T>(hooks: T | T[] | undefined): T[] {
   return Array.isArray(hooks) ? hooks : [hooks];
 }
 
+/**
+ * Sends a 503 in Customer.io's shape, with a Retry-After, to requests that
+ * start on open connections while the server shuts down. Fastify's own 503
+ * has neither. Fastify closes each such connection after the response.
+ */
+function answerWhileClosing(fastify: FastifyInstance, retryAfterSeconds: number): void {
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    void reply
+      .status(503)
+      .header('retry-after', String(retryAfterSeconds))
+      .send({ meta: { error: 'the gateway is shutting down; retry' } });
+  });
+}
+
+/** Returns Node.js server options that end a request not received within the timeout. */
+function serverTimeouts(config: GatewayConfig) {
+  // Node.js checks its timeouts every 30 s by default: a timeout of 1 s could last 31 s.
+  return { requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 };
+}
+
 /** Creates the gateway application without listening, for main and for tests. */
 export async function createGateway(config: GatewayConfig): Promise<NestFastifyApplication> {
   const ids = new UlidFactory();
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
+    // A client that sends part of a request and stops would otherwise hold its
+    // connection for Node.js's default of 300 s. Node.js 20 enforces the
+    // timeout only when the server is created with it, hence `http` as well.
+    requestTimeout: config.requestTimeoutMs,
+    http: serverTimeouts(config),
+    // Requests that arrive during shutdown get the 503 of answerWhileClosing.
+    return503OnClosing: false,
     genReqId: () => ids.next(),
     // An identifier of 150 bytes is up to 450 characters once percent-encoded.
     routerOptions: { maxParamLength: 1024 },
@@ -97,6 +133,7 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
           https: {
             cert: readFileSync(config.tls.certFile),
             key: readFileSync(config.tls.keyFile),
+            ...serverTimeouts(config),
           },
         }),
   });
@@ -120,6 +157,7 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     done();
   });
   countResponsesByRoute(fastify);
+  answerWhileClosing(fastify, config.retryAfterSeconds);
   registerTrackRoutes(fastify, app.get(TrackApiService), errors);
   if (config.grpcUrl !== undefined) {
     app.connectMicroservice<MicroserviceOptions>(grpcOptions(config, config.grpcUrl));

@@ -13,6 +13,8 @@ export interface GatewayConfig {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Largest request body accepted, in bytes; larger bodies get 413. */
   bodyLimitBytes: number;
+  /** Milliseconds a client has to send a whole request; a slower one gets 408 and its connection closed. */
+  requestTimeoutMs: number;
   /** Seconds a 503 tells the caller to wait before retrying, in its Retry-After header. */
   retryAfterSeconds: number;
   workspaces: Workspace[];
@@ -36,6 +38,7 @@ export function readGatewayConfig(environment: NodeJS.ProcessEnv = process.env):
     grpcUrl: readGrpcUrl(env),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
     bodyLimitBytes: env.number('GATEWAY_BODY_LIMIT_BYTES', 1024 * 1024, { min: 1024 }),
+    requestTimeoutMs: env.number('GATEWAY_REQUEST_TIMEOUT_MS', 30_000, { min: 1000 }),
     retryAfterSeconds: env.number('GATEWAY_RETRY_AFTER_SECONDS', 2, { min: 1, max: 3600 }),
     workspaces: readWorkspaces(env, 'site-demo:key-demo:us'),
     limits,
