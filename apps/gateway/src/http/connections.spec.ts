@@ -94,7 +94,7 @@ describe('gateway connections', () => {
     await deleteTopics(brokers, prefix);
   });
 
-  it('answers 408 to a stalled request', async () => {
+  it('returns 408 for stalled request', async () => {
     const socket = connect(port, '127.0.0.1');
     const responses = responsesOf(socket);
     const startedAt = Date.now();
@@ -106,7 +106,7 @@ describe('gateway connections', () => {
     expect(Date.now() - startedAt).toBeLessThan(5000);
   });
 
-  it('answers 503 with Retry-After during shutdown', async () => {
+  it('returns 503 during shutdown', async () => {
     await waitForReady(app!);
     const server = app!.getHttpServer();
     const socket = connect(port, '127.0.0.1');

@@ -519,7 +519,7 @@ describe('gateway Track API', () => {
       expect(unsigned.status).toBe(404);
     });
 
-    it('returns 500 with the request id for an unexpected error', async () => {
+    it('returns 500 for unexpected error', async () => {
       const service = app!.get(TrackApiService);
       const failure = jest
         .spyOn(service, 'acceptOne')

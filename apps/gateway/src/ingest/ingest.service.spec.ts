@@ -116,14 +116,14 @@ describe('gateway without Kafka', () => {
 describe('unavailable message', () => {
   const waited = 'Kafka did not acknowledge within 10000 ms';
 
-  it('says a queued write was not stored', () => {
+  it('marks queued write not accepted', () => {
     const error = new KafkaUnavailableError(`${waited}; nothing was written`, {
       cause: { written: false },
     });
     expect(unavailableMessage(error)).toBe(`not accepted: ${waited}; nothing was written; retry`);
   });
 
-  it('warns that a sent write may be stored', () => {
+  it('marks sent write maybe stored', () => {
     const error = new KafkaUnavailableError(`${waited}; the write may still complete`, {
       cause: { written: 'unknown' },
     });
@@ -132,7 +132,7 @@ describe('unavailable message', () => {
     expect(message).toContain('give events an id of your own');
   });
 
-  it('says an overloaded producer stored nothing', () => {
+  it('marks overload not accepted', () => {
     const message = unavailableMessage(new ProducerOverloadedError(2048, 1024));
     expect(message.startsWith('not accepted: ')).toBe(true);
   });

@@ -216,9 +216,9 @@ export class IngestService implements OnModuleInit, OnApplicationShutdown {
 
 /**
  * Returns the 503 message for a write that Kafka did not acknowledge. A write
- * that was already in a request when its time ran out may still be stored, and
- * then a retry stores its operations twice; Customer.io drops a repeated event
- * only when both carry the same `id`.
+ * that was already in a request when its time ran out may still be stored, so
+ * a retry can store its operations twice. Customer.io drops a repeated event
+ * only when both copies carry the same `id`.
  */
 export function unavailableMessage(error: KafkaUnavailableError | ProducerOverloadedError): string {
   const written = (error.cause as { written?: unknown } | undefined)?.written;

@@ -538,14 +538,6 @@ function applyRelationships(input: Record<string, unknown>, operation: Operation
   return PASSED;
 }
 
-/**
- * Depth of nested objects and arrays in `value`, counted without recursion
- * and given up on once past `max`, so a hostile body cannot overflow the stack.
- */
-export function nestingDepth(value: unknown, max: number): number {
-  return inspectNesting(value, max).depth;
-}
-
 /** Depth of a JSON value, and whether it contains a number that JSON text cannot carry. */
 interface Nesting {
   depth: number;
@@ -553,9 +545,10 @@ interface Nesting {
 }
 
 /**
- * Walks `value` once, iteratively, and stops once it nests deeper than `max`.
- * `JSON.parse` reads a number beyond the double range, such as 1e400, as
- * Infinity, and `JSON.stringify` writes Infinity as null.
+ * Measures `value` in one walk without recursion, given up on once past `max`,
+ * so a hostile body cannot overflow the stack. `JSON.parse` reads a number
+ * beyond the double range, such as 1e400, as Infinity, which `JSON.stringify`
+ * writes as null.
  */
 function inspectNesting(value: unknown, max: number): Nesting {
   let deepest = 0;
